@@ -68,6 +68,9 @@ impl Registers {
     }
     /// Register values with their names, in note order.
     pub fn named(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
-        AMD64_REG_NAMES.iter().copied().zip(self.values.iter().copied())
+        AMD64_REG_NAMES
+            .iter()
+            .copied()
+            .zip(self.values.iter().copied())
     }
 }

@@ -10,6 +10,15 @@ pub mod notes;
 pub mod overlay;
 
 use std::borrow::Cow;
+use std::path::PathBuf;
+
+pub use core_file::CoreFile;
+pub use decompress::Compression;
+pub use elf_image::LoadSegment;
+pub use notes::ProcessInfo;
+pub use overlay::{
+    check_exe_matches, load_bias, CoreMemory, ExeCheck, ExeImage, Region, RegionSource,
+};
 
 /// An error reading target memory. Always names the address.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -134,7 +143,8 @@ impl VecMemory {
 impl Memory for VecMemory {
     fn read_at(&self, addr: u64, buf: &mut [u8]) -> Result<(), ReadError> {
         let len = buf.len() as u64;
-        addr.checked_add(len).ok_or(ReadError::Overflow { addr, len })?;
+        addr.checked_add(len)
+            .ok_or(ReadError::Overflow { addr, len })?;
         for (base, data) in &self.regions {
             if addr >= *base && addr + len <= base + data.len() as u64 {
                 let off = (addr - base) as usize;
@@ -144,4 +154,64 @@ impl Memory for VecMemory {
         }
         Err(ReadError::Unmapped { addr })
     }
+}
+
+/// Why a core file (or a core/executable pair) cannot be used. Every message is one line that
+/// names the file and says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("cannot read core file {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("core file {path} does not exist: check the path (goheap core <exe> <core>)")]
+    Missing { path: PathBuf },
+    #[error("core file {path} is empty: nothing was dumped; check `ulimit -c` and /proc/sys/kernel/core_pattern, then take the dump again")]
+    Empty { path: PathBuf },
+    #[error("{path} is not an ELF core file ({detail}): pass a core dump as the second argument (goheap core <exe> <core>)")]
+    NotElf { path: PathBuf, detail: String },
+    #[error("{path} is an ELF {kind}, not a core file: the executable comes first and the core second (goheap core <exe> <core>)")]
+    NotCore { path: PathBuf, kind: &'static str },
+    #[error(
+        "core file {path} is for {machine}: goheap reads only x86-64 (amd64) little-endian cores"
+    )]
+    UnsupportedArch { path: PathBuf, machine: String },
+    #[error("core file {path} is truncated: it has {has} bytes but needs {needs} for its {what}; the dump was cut short, take it again with enough disk space and `ulimit -c unlimited`")]
+    Truncated {
+        path: PathBuf,
+        /// Which part of the file runs past its end ("ELF header", "program headers", "notes",
+        /// "segments").
+        what: &'static str,
+        has: u64,
+        needs: u64,
+    },
+    #[error(
+        "core file {path} has malformed {what}: {detail}; the file is damaged, take the dump again"
+    )]
+    Malformed {
+        path: PathBuf,
+        what: &'static str,
+        detail: String,
+    },
+    #[error(
+        "core file {path} has malformed notes: {detail}; the file is damaged, take the dump again"
+    )]
+    BadNotes { path: PathBuf, detail: String },
+    #[error("cannot decompress {path} ({format}): {detail}")]
+    Decompress {
+        path: PathBuf,
+        format: &'static str,
+        detail: String,
+    },
+    #[error("core {core} was not produced by {exe} ({id_kind} {core_id} in the core, {exe_id} in the executable): pass the executable that crashed")]
+    ExeMismatch {
+        core: PathBuf,
+        exe: PathBuf,
+        /// "Go build ID", "GNU build ID" or "ELF headers".
+        id_kind: &'static str,
+        core_id: String,
+        exe_id: String,
+    },
 }
