@@ -1,21 +1,103 @@
 //! A session: one executable and one target (a core file now, a live process later), with the
-//! Go runtime model built on them.
+//! Go runtime model built on them. Expensive results (the heap walk) are computed once, on
+//! first use, and shared.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
-/// Why a session could not be opened.
+use crate::binary::{BinaryError, Executable};
+use crate::runtime::heap::Heap;
+use crate::runtime::memstats::RuntimeCounters;
+use crate::runtime::{GoRuntime, RuntimeError};
+use crate::target::TargetError;
+use crate::target::{
+    check_exe_matches, load_bias, CoreFile, CoreMemory, ExeCheck, ExeImage, Memory,
+};
+
+/// Why a session could not be opened, or a question about it not answered.
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
-    #[error("not implemented yet")]
-    Unimplemented,
+    #[error(transparent)]
+    Binary(#[from] BinaryError),
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    #[error("{path}: {source}")]
+    Runtime {
+        path: PathBuf,
+        #[source]
+        source: RuntimeError,
+    },
+    #[error("{0} has architecture {1}, goheap reads amd64 (x86-64) only for now")]
+    Arch(PathBuf, u16),
 }
 
 /// An open executable + core pair.
-pub struct Session {}
+pub struct Session {
+    pub exe: Executable,
+    pub core: Arc<CoreFile>,
+    mem: CoreMemory,
+    pub rt: GoRuntime,
+    /// How the executable was matched to the core.
+    pub exe_check: ExeCheck,
+    heap: Mutex<Option<Arc<Heap>>>,
+}
 
 impl Session {
     /// Open `exe` and the core it produced.
-    pub fn open_core(_exe: &Path, _core: &Path) -> Result<Session, SessionError> {
-        Err(SessionError::Unimplemented)
+    pub fn open_core(exe_path: &Path, core_path: &Path) -> Result<Session, SessionError> {
+        let exe = Executable::open(exe_path)?;
+        if exe.machine != crate::target::arch::EM_X86_64 {
+            return Err(SessionError::Arch(exe_path.to_path_buf(), exe.machine));
+        }
+        let core = Arc::new(CoreFile::open(core_path)?);
+        let bias = load_bias(&core, exe.entry, exe.is_pie);
+        let exe_check = check_exe_matches(&core, exe_path, exe.data(), bias)?;
+        let rt = GoRuntime::load(&exe, bias).map_err(|source| SessionError::Runtime {
+            path: exe_path.to_path_buf(),
+            source,
+        })?;
+        let image = ExeImage::new(exe.mapping(), bias).map_err(|detail| {
+            SessionError::Binary(BinaryError::NotElf {
+                path: exe_path.to_path_buf(),
+                detail,
+            })
+        })?;
+        let mem = CoreMemory::new(core.clone(), Some(image));
+        Ok(Session {
+            exe,
+            core,
+            mem,
+            rt,
+            exe_check,
+            heap: Mutex::new(None),
+        })
+    }
+
+    /// The target's memory.
+    pub fn memory(&self) -> &dyn Memory {
+        &self.mem
+    }
+
+    fn runtime_err(&self, source: RuntimeError) -> SessionError {
+        SessionError::Runtime {
+            path: self.core.path().to_path_buf(),
+            source,
+        }
+    }
+
+    /// The heap walk (computed on first use).
+    pub fn heap(&self) -> Result<Arc<Heap>, SessionError> {
+        let mut slot = self.heap.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(h) = slot.as_ref() {
+            return Ok(h.clone());
+        }
+        let h = Arc::new(Heap::walk(&self.mem, &self.rt).map_err(|e| self.runtime_err(e))?);
+        *slot = Some(h.clone());
+        Ok(h)
+    }
+
+    /// The runtime's own counters, as ReadMemStats would report them now.
+    pub fn runtime_counters(&self) -> Result<RuntimeCounters, SessionError> {
+        RuntimeCounters::read(&self.mem, &self.rt).map_err(|e| self.runtime_err(e))
     }
 }
