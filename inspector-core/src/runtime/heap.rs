@@ -347,7 +347,7 @@ impl SpanWalker<'_> {
 pub fn count_bits(bits: &[u8], from: u32, to: u32) -> u32 {
     let mut n = 0;
     let mut i = from;
-    while i < to && i % 8 != 0 {
+    while i < to && !i.is_multiple_of(8) {
         n += ((bits[(i / 8) as usize] >> (i % 8)) & 1) as u32;
         i += 1;
     }

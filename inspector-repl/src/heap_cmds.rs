@@ -1,0 +1,298 @@
+//! Heap commands: `overview` and `spans`. They ask inspector-core for the figures and only
+//! render them, as text tables or as the `--json` data.
+
+use std::fmt::Write as _;
+
+use serde_json::{json, Value};
+
+use inspector_core::analysis::overview::Overview;
+use inspector_core::analysis::spans::{self, SpanFilter};
+use inspector_core::runtime::heap::{Span, SpanState};
+
+use crate::args::Args;
+use crate::context::Context;
+use crate::output::{CmdError, Output};
+
+fn hex(v: u64) -> String {
+    format!("{v:#x}")
+}
+
+/// `12345678` → `12,345,678`.
+fn thousands(v: u64) -> String {
+    let s = v.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// Bytes in binary units: `12.3 MiB`.
+fn human(v: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut x = v as f64;
+    let mut u = 0;
+    while x >= 1024.0 && u + 1 < UNITS.len() {
+        x /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{v} B")
+    } else {
+        format!("{x:.1} {}", UNITS[u])
+    }
+}
+
+/// `overview`: the target, the heap's shape, and the walk against the runtime's counters.
+pub fn overview(ctx: &mut Context, _args: &Args) -> Result<Output, CmdError> {
+    let s = ctx.session()?;
+    let o = Overview::build(s).map_err(CmdError::failed)?;
+    let mut t = String::new();
+    let w = &mut t;
+    let _ = writeln!(w, "Go version    {} ({})", o.go_version, o.goarch);
+    let _ = writeln!(
+        w,
+        "Executable    {}{} ({})",
+        o.executable,
+        if o.pie {
+            format!(" [PIE, loaded at +{:#x}]", o.load_bias)
+        } else {
+            String::new()
+        },
+        o.exe_check
+    );
+    let _ = writeln!(
+        w,
+        "Core          {}{}",
+        o.core,
+        if o.compression == "none" {
+            String::new()
+        } else {
+            format!(" ({} compressed)", o.compression)
+        }
+    );
+    let _ = writeln!(
+        w,
+        "Process       {} thread(s){}",
+        o.threads,
+        o.process
+            .as_ref()
+            .map(|p| format!(", command {p}"))
+            .unwrap_or_default()
+    );
+    let _ = writeln!(
+        w,
+        "GC            {} cycle(s), sweepgen {}, Green Tea GC {}",
+        o.num_gc,
+        o.sweepgen,
+        if o.green_tea_gc { "on" } else { "off" }
+    );
+    let _ = writeln!(
+        w,
+        "Heap arenas   {} × {} in {:#x}–{:#x}",
+        o.arenas,
+        human(o.arena_bytes),
+        o.heap_min,
+        o.heap_max
+    );
+    let _ = writeln!(
+        w,
+        "Spans         {} in use ({} pages), {} manual (stacks, GC buffers), {} free page runs",
+        thousands(o.spans_inuse),
+        thousands(o.pages_inuse),
+        thousands(o.spans_manual),
+        thousands(o.free_runs)
+    );
+    let _ = writeln!(w);
+    let _ = writeln!(
+        w,
+        "{:<14} {:>22} {:>22}  ",
+        "counter", "heap walk", "runtime counters"
+    );
+    for r in &o.counters {
+        let fmt = |v: u64| {
+            if r.name.ends_with("Objects") {
+                thousands(v)
+            } else {
+                format!("{} ({})", thousands(v), human(v))
+            }
+        };
+        let _ = writeln!(
+            w,
+            "{:<14} {:>22} {:>22}  {}",
+            r.name,
+            fmt(r.walk),
+            fmt(r.runtime),
+            if r.agrees() { "=" } else { "DIFFERS" }
+        );
+    }
+    let _ = writeln!(w);
+    let _ = writeln!(
+        w,
+        "Runtime counters include {} object(s) and {} tiny allocation(s) still unflushed in per-P caches.",
+        thousands(o.unflushed_objects),
+        thousands(o.unflushed_tiny_allocs)
+    );
+    if o.class_mismatches.is_empty() {
+        let _ = writeln!(
+            w,
+            "Live objects per size class: walk and runtime agree for every class."
+        );
+    } else {
+        let _ = writeln!(w, "Size classes where walk and runtime differ:");
+        for m in &o.class_mismatches {
+            let _ = writeln!(
+                w,
+                "  class {:>2} ({:>5} B): walk {} runtime {}",
+                m.class,
+                m.size,
+                thousands(m.walk),
+                thousands(m.runtime)
+            );
+        }
+    }
+    if o.problems.is_empty() {
+        let _ = writeln!(w, "No corrupt runtime metadata found.");
+    } else {
+        let _ = writeln!(w, "{} problem(s) in runtime metadata:", o.problems.len());
+        for p in &o.problems {
+            let _ = writeln!(w, "  {p}");
+        }
+    }
+    let mut data = serde_json::to_value(&o).map_err(|e| CmdError::failed(anyhow::Error::new(e)))?;
+    data["load_bias"] = json!(hex(o.load_bias));
+    data["heap_min"] = json!(hex(o.heap_min));
+    data["heap_max"] = json!(hex(o.heap_max));
+    Ok(Output::new(t, data))
+}
+
+fn span_json(s: &Span, page_size: u64) -> Value {
+    json!({
+        "base": hex(s.base),
+        "limit": hex(s.limit(page_size)),
+        "state": s.state.name(),
+        "class": s.size_class(),
+        "noscan": s.noscan(),
+        "elemsize": s.elemsize,
+        "nelems": s.nelems,
+        "allocated": s.allocated,
+        "free": s.free_slots(),
+        "pages": s.npages,
+        "released_pages": s.released_pages,
+        "wasted_bytes": spans::wasted_bytes(s, page_size),
+        "mspan": if s.desc == 0 { Value::Null } else { json!(hex(s.desc)) },
+    })
+}
+
+/// `spans`: one line per span, or `-summary` per size class.
+pub fn spans(ctx: &mut Context, args: &Args) -> Result<Output, CmdError> {
+    let filter = SpanFilter {
+        class: args
+            .flag_u64("class")?
+            .map(|c| {
+                u8::try_from(c).ok().filter(|c| *c < 68).ok_or_else(|| {
+                    CmdError::usage(format!("spans: -class {c}: size classes are 0 to 67"))
+                })
+            })
+            .transpose()?,
+        state: args
+            .flag_str("state")
+            .map(|v| {
+                SpanState::parse(v).ok_or_else(|| {
+                    CmdError::usage(format!("spans: -state {v}: expected inuse, manual or free"))
+                })
+            })
+            .transpose()?,
+        min_free_pct: args.flag_f64("min-free")?,
+        top: args.flag_u64("top")?.map(|n| n as usize),
+    };
+    let summary = args.flag_bool("summary");
+    let s = ctx.session()?;
+    let heap = s.heap().map_err(CmdError::failed)?;
+    if summary {
+        let sum = spans::summarize(&heap);
+        let mut t = String::new();
+        let _ = writeln!(
+            t,
+            "{:>5} {:>8} {:>8} {:>12} {:>16} {:>12} {:>7}",
+            "class", "elemsize", "spans", "objects", "bytes", "free slots", "frag%"
+        );
+        for c in &sum.classes {
+            let _ = writeln!(
+                t,
+                "{:>5} {:>8} {:>8} {:>12} {:>16} {:>12} {:>6.1}%",
+                c.class,
+                c.elemsize,
+                thousands(c.spans),
+                thousands(c.objects),
+                thousands(c.bytes),
+                thousands(c.free_slots),
+                c.fragmentation_pct
+            );
+        }
+        let _ = writeln!(
+            t,
+            "{:>5} {:>8} {:>8} {:>12} {:>16}",
+            "large",
+            "",
+            thousands(sum.large.spans),
+            thousands(sum.large.objects),
+            thousands(sum.large.bytes)
+        );
+        let tot = &sum.total;
+        let _ = writeln!(
+            t,
+            "{:>5} {:>8} {:>8} {:>12} {:>16} {:>12} {:>6.1}%",
+            "total",
+            "",
+            thousands(tot.inuse_spans),
+            thousands(tot.objects),
+            thousands(tot.bytes),
+            thousands(tot.free_slots),
+            tot.fragmentation_pct
+        );
+        let _ = writeln!(
+            t,
+            "in-use spans hold {} of objects in {} of pages; manual spans {}; free pages {} ({} released to the OS)",
+            human(tot.bytes),
+            human(tot.inuse_bytes),
+            human(tot.manual_bytes),
+            human(tot.free_bytes),
+            human(tot.released_bytes)
+        );
+        return Output::with_data(t, &sum);
+    }
+    let sel = spans::select(&heap, &filter);
+    let ps = heap.page_size;
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "{:<31} {:<6} {:>5} {:>8} {:>6} {:>6} {:>6} {:>6}",
+        "address range", "state", "class", "elemsize", "nelems", "alloc", "free", "pages"
+    );
+    for s in &sel {
+        let class = match s.state {
+            SpanState::InUse => format!("{}{}", s.size_class(), if s.noscan() { "n" } else { "" }),
+            _ => "-".into(),
+        };
+        let _ = writeln!(
+            t,
+            "{:#014x}-{:#014x} {:<6} {:>5} {:>8} {:>6} {:>6} {:>6} {:>6}",
+            s.base,
+            s.limit(ps),
+            s.state.name(),
+            class,
+            s.elemsize,
+            s.nelems,
+            s.allocated,
+            s.free_slots(),
+            s.npages
+        );
+    }
+    let _ = writeln!(t, "{} span(s)", sel.len());
+    let data = json!({ "spans": sel.iter().map(|s| span_json(s, ps)).collect::<Vec<_>>() });
+    Ok(Output::new(t, data))
+}
