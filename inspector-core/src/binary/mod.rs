@@ -27,7 +27,9 @@ pub enum BinaryError {
     },
     #[error("{path} is empty: pass the Go executable that produced the core")]
     Empty { path: PathBuf },
-    #[error("{path} is not an ELF executable ({detail}): pass the Go executable that produced the core")]
+    #[error(
+        "{path} is not an ELF executable ({detail}): pass the Go executable that produced the core"
+    )]
     NotElf { path: PathBuf, detail: String },
     #[error("{path} is an ELF core file, not an executable: the executable comes first (goheap core <exe> <core>)")]
     IsCore { path: PathBuf },
@@ -72,7 +74,9 @@ pub struct Executable {
 
 impl std::fmt::Debug for Executable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Executable").field("path", &self.path).finish()
+        f.debug_struct("Executable")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
@@ -134,10 +138,8 @@ impl Executable {
             path: p(),
             detail: e.to_string(),
         })?;
-        let build_info = buildinfo::parse(bi_data).map_err(|detail| BinaryError::BadBuildInfo {
-            path: p(),
-            detail,
-        })?;
+        let build_info = buildinfo::parse(bi_data)
+            .map_err(|detail| BinaryError::BadBuildInfo { path: p(), detail })?;
 
         let mut symbols: Vec<Symbol> = obj
             .symbols()
@@ -165,29 +167,13 @@ impl Executable {
             .filter_map(|s| Some((s.name().ok()?.to_string(), s.address(), s.size())))
             .collect();
 
-        let dwarf = DwarfIndex::load(&obj).map_err(|detail| BinaryError::BadDwarf {
-            path: p(),
-            detail,
-        })?;
+        let dwarf =
+            DwarfIndex::load(&obj).map_err(|detail| BinaryError::BadDwarf { path: p(), detail })?;
 
-        let pclntab = match obj.section_by_name(".gopclntab") {
-            Some(sec) => {
-                let d = sec.data().map_err(|e| BinaryError::BadPclntab {
-                    path: p(),
-                    detail: e.to_string(),
-                })?;
-                let text_start = obj
-                    .section_by_name(".text")
-                    .map(|t| t.address())
-                    .unwrap_or(0);
-                Some(
-                    Pclntab::parse(d, sec.address(), text_start).map_err(|detail| {
-                        BinaryError::BadPclntab { path: p(), detail }
-                    })?,
-                )
-            }
-            None => None,
-        };
+        // Finds .gopclntab (.data.rel.ro.gopclntab in PIE ≤ 1.25), the text start
+        // (runtime.text) and go:func.* for inline trees; see Pclntab::from_object.
+        let pclntab = Pclntab::from_object(&obj)
+            .map_err(|detail| BinaryError::BadPclntab { path: p(), detail })?;
 
         Ok(Executable {
             path: p(),
