@@ -1,0 +1,3 @@
+//! Output formats other tools read: pprof profiles ([`pprof`]).
+
+pub mod pprof;
