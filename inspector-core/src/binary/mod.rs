@@ -31,7 +31,7 @@ pub enum BinaryError {
         "{path} is not an ELF executable ({detail}): pass the Go executable that produced the core"
     )]
     NotElf { path: PathBuf, detail: String },
-    #[error("{path} is an ELF core file, not an executable: the executable comes first (goheap core <exe> <core>)")]
+    #[error("{path} is a core file (or a compressed file), not an executable: the executable comes first (goheap core <exe> <core>)")]
     IsCore { path: PathBuf },
     #[error("{path} is not a Go executable (no .go.buildinfo section): goheap inspects Go programs only")]
     NotGo { path: PathBuf },
@@ -104,6 +104,9 @@ impl Executable {
     fn from_map(path: &Path, map: Arc<Mmap>) -> Result<Executable, BinaryError> {
         let p = || path.to_path_buf();
         let data: &[u8] = &map;
+        if data.starts_with(&[0x1f, 0x8b]) || data.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            return Err(BinaryError::IsCore { path: p() });
+        }
         if data.len() < 4 || &data[..4] != b"\x7fELF" {
             return Err(BinaryError::NotElf {
                 path: p(),
@@ -214,6 +217,13 @@ impl Executable {
             .iter()
             .find(|(n, _, _)| n == name)
             .map(|(_, a, s)| (*a, *s))
+    }
+    /// The name of the allocated section holding a link-time address.
+    pub fn section_at(&self, addr: u64) -> Option<&str> {
+        self.sections
+            .iter()
+            .find(|(n, a, s)| !n.is_empty() && *a != 0 && *a <= addr && addr - a < *s)
+            .map(|(n, _, _)| n.as_str())
     }
     pub fn pclntab(&self) -> Option<&Pclntab> {
         self.pclntab.as_ref()

@@ -177,6 +177,9 @@ impl Heap {
             heap.spans.extend(spans);
             heap.problems.extend(problems);
         }
+        if let Err(e) = cross_check_allspans(mem, rt, &mut heap) {
+            heap.problems.push(format!("mheap_.allspans: {e}"));
+        }
         match free_runs(mem, rt) {
             Ok(free) => heap.spans.extend(free),
             Err(e) => heap.problems.push(format!("page allocator: {e}")),
@@ -217,18 +220,29 @@ impl SpanWalker<'_> {
             }
         };
         let mut out = Vec::new();
-        let mut last = 0u64;
-        for (page, w) in map.chunks_exact(8).enumerate() {
-            let desc = u64::from_le_bytes(w.try_into().unwrap());
-            if desc == 0 || desc == last {
+        let page_desc = |i: usize| u64::from_le_bytes(map[i * 8..i * 8 + 8].try_into().unwrap());
+        let npages_here = c.pages_per_arena as usize;
+        let mut page = 0usize;
+        while page < npages_here {
+            let desc = page_desc(page);
+            if desc == 0 {
+                page += 1;
                 continue;
             }
-            last = desc;
+            // Not deduplicated by descriptor: the last page of a free span maps to that free
+            // span's descriptor, which may since have been recycled for the span starting at
+            // the next page. Validity is decided by `startAddr` alone.
             let page_addr = base + page as u64 * c.page_size;
             match self.span(desc, page_addr) {
-                Ok(Some(s)) => out.push(s),
-                Ok(None) => {}
-                Err(e) => problems.push(e),
+                Ok(Some(s)) => {
+                    page += (s.npages as usize).max(1);
+                    out.push(s);
+                }
+                Ok(None) => page += 1,
+                Err(e) => {
+                    problems.push(e);
+                    page += 1;
+                }
             }
         }
         out
@@ -341,6 +355,53 @@ impl SpanWalker<'_> {
             .map_err(|e| format!("span {:#x}: allocBits: {e}", s.base))?;
         Ok(fi + count_bits(&bits, fi, n))
     }
+}
+
+/// Every in-use or manual span listed in `mheap_.allspans` must have been found through the
+/// arena map; one that was not is reported (the walk's figures would otherwise be silently
+/// short). `allspans` also holds dead descriptors awaiting reuse, which are skipped.
+fn cross_check_allspans(
+    mem: &dyn Memory,
+    rt: &GoRuntime,
+    heap: &mut Heap,
+) -> Result<(), RuntimeError> {
+    let l = &rt.layouts;
+    let (ptr, len) = rt.read_slice(
+        mem,
+        rt.syms.mheap + l.mheap.allspans.offset,
+        "mheap_.allspans",
+    )?;
+    if len > 1 << 32 {
+        return Err(RuntimeError::Corrupt(format!(
+            "mheap_.allspans has {len} entries"
+        )));
+    }
+    let ptrs = mem
+        .bytes(ptr, (len * 8) as usize)
+        .map_err(RuntimeError::read("mheap_.allspans"))?;
+    let mut found: Vec<u64> = heap.spans.iter().map(|s| s.desc).collect();
+    found.sort_unstable();
+    let c = &l.consts;
+    let missing: Vec<u64> = ptrs
+        .par_chunks_exact(8)
+        .filter_map(|w| {
+            let desc = u64::from_le_bytes(w.try_into().unwrap());
+            let b = mem.bytes(desc, l.mspan.size as usize).ok()?;
+            let state = l.mspan.state.get(&b);
+            let live = state == c.span_in_use || state == c.span_manual;
+            (live && found.binary_search(&desc).is_err()).then_some(desc)
+        })
+        .collect();
+    for desc in missing.iter().take(10) {
+        heap.problems.push(format!(
+            "mspan {desc:#x} is in use according to mheap_.allspans but no heap arena maps its first page to it; its objects are not counted"
+        ));
+    }
+    if missing.len() > 10 {
+        heap.problems
+            .push(format!("... and {} more such spans", missing.len() - 10));
+    }
+    Ok(())
 }
 
 /// Number of set bits with index in `[from, to)` (bit i is byte i/8, mask 1<<(i%8)).

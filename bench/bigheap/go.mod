@@ -1,0 +1,3 @@
+module goheap/bench/bigheap
+
+go 1.21

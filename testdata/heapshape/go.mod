@@ -1,0 +1,3 @@
+module goheap/testdata/heapshape
+
+go 1.21

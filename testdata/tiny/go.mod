@@ -1,0 +1,3 @@
+module goheap/testdata/tiny
+
+go 1.21
