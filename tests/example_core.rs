@@ -163,11 +163,7 @@ fn executable_without_dwarf_is_refused_with_advice() {
     assert!(n > 3, "renamed {n} DWARF section names");
     let exe = tmp.path().join("nodwarf");
     std::fs::write(&exe, b).unwrap();
-    assert_one_line_error(
-        open_pair(&exe, &example().join("core.zst")),
-        1,
-        "no DWARF",
-    );
+    assert_one_line_error(open_pair(&exe, &example().join("core.zst")), 1, "no DWARF");
 }
 
 #[test]

@@ -249,7 +249,11 @@ impl ProfileBuilder {
         }
         let id = self.profile.location.len() as u64 + 1;
         let line = self.lines(frames);
-        let mapping_id = if self.profile.mapping.is_empty() { 0 } else { 1 };
+        let mapping_id = if self.profile.mapping.is_empty() {
+            0
+        } else {
+            1
+        };
         self.profile.location.push(Location {
             id,
             mapping_id,
@@ -365,7 +369,11 @@ mod tests {
         assert_eq!(p, q);
         assert_eq!(q.string_table[0], "");
         assert_eq!(q.function.len(), 2, "functions interned by name+file");
-        assert_eq!(q.location[0].line.len(), 2, "inlined frames kept in one location");
+        assert_eq!(
+            q.location[0].line.len(),
+            2,
+            "inlined frames kept in one location"
+        );
         assert_eq!(q.sample[0].value, vec![3]);
     }
 }
