@@ -35,7 +35,7 @@ up_to_date() {
 		[[ -f $out/$f ]] || return 1
 	done
 	grep -q "\"variant\":\"$variant\",.*\"core_method\":\"$method\"" "$out/meta.json" || return 1
-	for f in "$src"/*.go "$src/go.mod" "$root/bench/make-core.sh" "$root/scripts/lib.sh" "$root/scripts/corecheck.py"; do
+	for f in "$src"/*.go "$src/go.mod" "$root"/testdata/sidecar/*.go "$root/bench/make-core.sh" "$root/scripts/lib.sh" "$root/scripts/corecheck.py"; do
 		[[ $out/meta.json -nt $f ]] || return 1
 	done
 }

@@ -7,7 +7,8 @@
 # DIR/<variant>/<program>-<mode>/{exe,core,sidecar.json,traceback.txt,meta.json}.
 # DIR defaults to $GOHEAP_CORES, else $GOHEAP_CACHE/cores. Runs up to N
 # variants at a time (default 2). Skips output directories newer than the
-# program's sources, lib.sh, corecheck.py and this script ("up to date").
+# program's sources, testdata/sidecar, lib.sh, corecheck.py and this script
+# ("up to date").
 # Exits non-zero, naming the variant, if any core could not be made.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -58,7 +59,7 @@ up_to_date() {
 		[[ -f $dest/$f ]] || return 1
 	done
 	grep -q "\"core_method\":\"$method\"" "$dest/meta.json" || return 1
-	for f in "$src"/*.go "$src/go.mod" "$here/lib.sh" "$here/make-cores.sh" "$here/corecheck.py"; do
+	for f in "$src"/*.go "$src/go.mod" "$GOHEAP_ROOT"/testdata/sidecar/*.go "$here/lib.sh" "$here/make-cores.sh" "$here/corecheck.py"; do
 		[[ $dest/meta.json -nt $f ]] || return 1
 	done
 }

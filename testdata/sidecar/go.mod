@@ -1,0 +1,3 @@
+module goheap.test/sidecar
+
+go 1.21
