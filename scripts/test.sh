@@ -44,5 +44,10 @@ cargo fmt --all -- --check
 step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
-step "cargo test --workspace (GOHEAP_CORES=$GOHEAP_CORES)"
-cargo test --workspace
+step "cargo test --workspace --all-targets (GOHEAP_CORES=$GOHEAP_CORES)"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace --all-targets 2>&1 | tee "$log"
+# One closing line for the whole run, summed over every test binary.
+awk '/^test result:/ { p += $4; f += $6; i += $8 }
+	END { printf "\ntests: %d passed, %d failed, %d skipped\n", p, f, i }' "$log"
