@@ -42,10 +42,11 @@ GOHEAP_VARIANTS=(
 
 # Test programs (testdata/<program>) and the modes each is run in.
 # shellcheck disable=SC2034
-GOHEAP_PROGRAMS=(heapshape tiny)
+GOHEAP_PROGRAMS=(heapshape tiny goroutines whoalloc)
 goheap_program_modes() {
 	case $1 in
 	heapshape) echo "flushed unflushed" ;;
+	whoalloc) echo "profiled sampled off" ;;
 	*) echo "flushed" ;;
 	esac
 }

@@ -6,8 +6,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use crate::binary::{BinaryError, Executable};
+use crate::runtime::goroutine_read::ReadInput;
+use crate::runtime::goroutines::Goroutines;
 use crate::runtime::heap::Heap;
 use crate::runtime::memstats::RuntimeCounters;
+use crate::runtime::objects::ObjectRuntime;
 use crate::runtime::{GoRuntime, RuntimeError};
 use crate::target::TargetError;
 use crate::target::{
@@ -40,6 +43,8 @@ pub struct Session {
     /// How the executable was matched to the core.
     pub exe_check: ExeCheck,
     heap: Mutex<Option<Arc<Heap>>>,
+    goroutines: Mutex<Option<Arc<Goroutines>>>,
+    objects: Mutex<Option<Arc<ObjectRuntime>>>,
 }
 
 impl Session {
@@ -70,6 +75,8 @@ impl Session {
             rt,
             exe_check,
             heap: Mutex::new(None),
+            goroutines: Mutex::new(None),
+            objects: Mutex::new(None),
         })
     }
 
@@ -94,6 +101,37 @@ impl Session {
         let h = Arc::new(Heap::walk(&self.mem, &self.rt).map_err(|e| self.runtime_err(e))?);
         *slot = Some(h.clone());
         Ok(h)
+    }
+
+    /// Every goroutine with its backtrace (computed on first use; see
+    /// [`crate::runtime::goroutines`]).
+    pub fn goroutines(&self) -> Result<Arc<Goroutines>, SessionError> {
+        let mut slot = self.goroutines.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(g) = slot.as_ref() {
+            return Ok(g.clone());
+        }
+        let input = ReadInput {
+            mem: &self.mem,
+            exe: &self.exe,
+            rt: &self.rt,
+            threads: self.core.threads(),
+        };
+        let g = Arc::new(Goroutines::read(&input).map_err(|e| self.runtime_err(e))?);
+        *slot = Some(g.clone());
+        Ok(g)
+    }
+
+    /// Object-inspection layouts, profiler symbols and module ranges (resolved on first use,
+    /// separately from the heap's, so heap commands work even if these cannot be resolved).
+    pub fn objects(&self) -> Result<Arc<ObjectRuntime>, SessionError> {
+        let mut slot = self.objects.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(o) = slot.as_ref() {
+            return Ok(o.clone());
+        }
+        let o = ObjectRuntime::load(&self.exe, &self.rt, &self.mem);
+        let o = Arc::new(o.map_err(|e| self.runtime_err(e))?);
+        *slot = Some(o.clone());
+        Ok(o)
     }
 
     /// The runtime's own counters, as ReadMemStats would report them now.

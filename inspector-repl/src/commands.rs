@@ -7,7 +7,7 @@
 use crate::args::{split_command_word, tokenize, Args, FlagSpec};
 use crate::context::Context;
 use crate::output::{CmdError, Output};
-use crate::{builtin_cmds, heap_cmds};
+use crate::{builtin_cmds, examine_cmds, goroutine_cmds, heap_cmds, object_cmds};
 
 /// The signature of every command implementation.
 pub type RunFn = fn(&mut Context, &Args) -> Result<Output, CmdError>;
@@ -16,17 +16,26 @@ pub type RunFn = fn(&mut Context, &Args) -> Result<Output, CmdError>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Group {
     Heap,
+    Objects,
+    Goroutines,
     Session,
 }
 
 impl Group {
     /// All groups in display order.
-    pub const ALL: &'static [Group] = &[Group::Heap, Group::Session];
+    pub const ALL: &'static [Group] = &[
+        Group::Heap,
+        Group::Objects,
+        Group::Goroutines,
+        Group::Session,
+    ];
 
     /// The heading shown by `help`.
     pub fn title(self) -> &'static str {
         match self {
             Group::Heap => "Heap",
+            Group::Objects => "Objects and memory",
+            Group::Goroutines => "Goroutines",
             Group::Session => "Session",
         }
     }
@@ -107,11 +116,223 @@ pub static COMMANDS: &[CommandSpec] = &[
                 "PCT",
                 "Only spans with at least PCT percent of their slots free.",
             ),
-            FlagSpec::value("top", "N", "Print only the first N rows."),
+            FlagSpec::value("top", "N", "Only the N spans wasting the most bytes (free slots and unused tail), largest first."),
         ],
         max_positional: Some(0),
         format_suffix: false,
         run: heap_cmds::spans,
+    },
+    CommandSpec {
+        name: "goroutines",
+        aliases: &["grs"],
+        group: Group::Goroutines,
+        usage: "goroutines [-t] [DEPTH] [-group] [stack|reason|start|creator|userloc] \
+                [-status STATUS] [-reason TEXT] [-with FUNC_OR_FILE] [-min-wait DURATION] [-user] \
+                [-pprof FILE]",
+        summary: "List, filter and group every goroutine, or write a goroutine profile.",
+        help:
+            "Lists the live goroutines of the core (runtime.allgs), one line each: id, status or \
+               wait reason, how long it has been waiting, the top user frame (the innermost \
+               frame outside the Go standard library) and the creator. gdb spells it \
+               `info goroutines`.\n\n\
+               Wait times come from g.waitsince, which the runtime sets only when a GC scans a \
+               blocked goroutine's stack, relative to the newest runtime clock reading in the \
+               core (a core has no timestamp): they are lower bounds.\n\n\
+               -t adds every goroutine's backtrace (DEPTH frames at most when a number \
+               follows it). -group puts \
+               goroutines into groups with counts, largest first, each with one \
+               representative backtrace; by default goroutines with identical stacks are \
+               grouped, as pprof's goroutine profile does: the view that finds a leak among \
+               100 k goroutines. -pprof writes a gzipped goroutine profile (the shape of \
+               /debug/pprof/goroutine) that `go tool pprof` opens.",
+        flags: &[
+            FlagSpec::switch(
+                "t",
+                "Add backtraces; an optional DEPTH after it limits them.",
+            ),
+            FlagSpec::switch(
+                "group",
+                "Group goroutines (by identical stack unless a grouping follows).",
+            ),
+            FlagSpec::value(
+                "status",
+                "STATUS",
+                "Only goroutines in this state (waiting, running, runnable, syscall, ...).",
+            ),
+            FlagSpec::value(
+                "reason",
+                "TEXT",
+                "Only goroutines whose wait reason contains TEXT (chan receive, select, ...).",
+            ),
+            FlagSpec::value(
+                "with",
+                "FUNC_OR_FILE",
+                "Only goroutines with a frame whose function or file contains this text.",
+            ),
+            FlagSpec::value(
+                "min-wait",
+                "DURATION",
+                "Only goroutines known to have waited at least this long (90s, 5m, 1h30m).",
+            ),
+            FlagSpec::switch(
+                "user",
+                "Leave out the runtime's own goroutines (GC workers, finalizers, ...).",
+            ),
+            FlagSpec::value(
+                "pprof",
+                "FILE",
+                "Write a goroutine profile (gzipped profile.proto) to FILE.",
+            ),
+        ],
+        max_positional: Some(2),
+        format_suffix: false,
+        run: goroutine_cmds::goroutines,
+    },
+    CommandSpec {
+        name: "goroutine",
+        aliases: &["gr"],
+        group: Group::Goroutines,
+        usage: "goroutine ID [bt] [DEPTH]",
+        summary: "Show one goroutine and its full backtrace.",
+        help: "Prints goroutine ID: status, wait reason and time, g address, stack bounds and \
+               size, thread, start function, creator, pprof labels, and its backtrace with \
+               every frame (inlined calls included) as function, file:line and pc.",
+        flags: &[],
+        max_positional: Some(3),
+        format_suffix: false,
+        run: goroutine_cmds::goroutine,
+    },
+    CommandSpec {
+        name: "bt",
+        aliases: &["backtrace", "stack", "where"],
+        group: Group::Goroutines,
+        usage: "bt [DEPTH]",
+        summary: "Show the backtrace of the current goroutine (the one that crashed).",
+        help: "The current goroutine is the one running on the thread that dumped the core \
+               (the first thread of the core), else the lowest-numbered goroutine running on \
+               a thread, else goroutine 1. Use `goroutine ID bt` for any other goroutine.",
+        flags: &[],
+        max_positional: Some(1),
+        format_suffix: false,
+        run: goroutine_cmds::bt,
+    },
+    CommandSpec {
+        name: "threads",
+        aliases: &[],
+        group: Group::Goroutines,
+        usage: "threads",
+        summary: "List the OS threads with their pc, sp, M and goroutine.",
+        help: "One line per thread of the core (NT_PRSTATUS): thread id, the runtime's M on it \
+               (matched by m.procid), the registers' pc and sp, whether it was executing on a \
+               goroutine stack, the scheduler stack (g0) or the signal stack (gsignal), the \
+               goroutine it runs (m.curg) and the function at pc. gdb spells it `info threads`.",
+        flags: &[],
+        max_positional: Some(0),
+        format_suffix: false,
+        run: goroutine_cmds::threads,
+    },
+    CommandSpec {
+        name: "info",
+        aliases: &[],
+        group: Group::Session,
+        usage: "info goroutines|threads|symbol [ARGS...]",
+        summary: "gdb spellings: `info goroutines`, `info threads`, `info symbol ADDR`.",
+        help: "`info goroutines ARGS` runs `goroutines ARGS`; `info threads` runs `threads`; \
+               `info symbol ADDR` runs `symbol ADDR`.",
+        flags: &[],
+        max_positional: None,
+        format_suffix: false,
+        run: goroutine_cmds::info,
+    },
+    CommandSpec {
+        name: "whoalloc",
+        aliases: &[],
+        group: Group::Objects,
+        usage: "whoalloc ADDR",
+        summary: "What is at an address: the object, its type, and the stack that allocated it.",
+        help: "For an address in the Go heap: the object holding it (span, slot, base and size, \
+               size class, offset, allocated or free, scan or noscan, tiny block), its type \
+               where the runtime stores one (Go 1.22+: the malloc header of pointer-holding \
+               objects over 512 B, the span's largeType for large objects; smaller objects and \
+               Go 1.21 carry none), the allocation stack from the memory profile's record (or \
+               why there is none: not sampled at the MemProfileRate, profiling off, a tiny \
+               sub-object), finalizers, cleanups, weak handles and pins, then a field-by-field \
+               view when the type is known and a hex dump of the first bytes.\n\n\
+               Other addresses are placed too: a goroutine stack (goroutine and frame), a \
+               global variable (symbol and offset), runtime metadata, code (function and \
+               file:line), or memory the core does not hold. ADDR is hex (0x...), decimal, or \
+               a symbol with an optional offset (main.table+8). Looks the address up through \
+               the arena map: no heap walk.",
+        flags: &[],
+        max_positional: Some(1),
+        format_suffix: false,
+        run: object_cmds::whoalloc,
+    },
+    CommandSpec {
+        name: "x",
+        aliases: &[],
+        group: Group::Objects,
+        usage: "x [/FMT] [-fmt hex|oct|dec|bin] [-count N] [-size N] ADDR",
+        summary: "Examine memory (gdb x/FMT or Delve x -fmt -count -size).",
+        help: "gdb spelling: x/NFU ADDR, with count N, format F (x hex, z zero-padded hex, d \
+               signed, u unsigned, o octal, t binary, c char, a address with symbol, f float, \
+               s string) and unit size U (b 1, h 2, w 4, g 8 bytes); missing parts default to \
+               1, x and w. Delve spelling: x -fmt hex -count 16 -size 8 ADDR (defaults: hex, 1 \
+               unit of 1 byte). Each line starts with the address and <symbol+offset> when \
+               the address is in a function or global. Reading stops at the first byte the \
+               core does not hold.",
+        flags: &[
+            FlagSpec::value("fmt", "FMT", "Delve's format.").choices(&["hex", "oct", "dec", "bin"]),
+            FlagSpec::value("count", "N", "Number of units to show."),
+            FlagSpec::value("size", "N", "Unit size in bytes: 1, 2, 4 or 8."),
+        ],
+        max_positional: Some(2),
+        format_suffix: true,
+        run: examine_cmds::examine,
+    },
+    CommandSpec {
+        name: "profile",
+        aliases: &[],
+        group: Group::Objects,
+        usage: "profile [-o FILE] [-alloc] [-inuse]",
+        summary: "Write the runtime's memory profile from the core as a pprof file.",
+        help: "Reads every memory-profile bucket (runtime.mbuckets) with its allocation stack \
+               and counts, as runtime.MemProfile would have returned them at the moment of the \
+               core, and writes a gzipped profile.proto with the sample types of Go's heap \
+               profile (alloc_objects, alloc_space, inuse_objects, inuse_space), scaled for \
+               the MemProfileRate the way runtime/pprof does: `go tool pprof -top FILE` prints \
+               what /debug/pprof/heap would have served. -o is required. -inuse (the default) \
+               makes inuse_space the default sample type, -alloc makes it alloc_space (the \
+               allocs profile).",
+        flags: &[
+            FlagSpec::value("o", "FILE", "Write the profile to FILE (required)."),
+            FlagSpec::switch(
+                "alloc",
+                "Default sample type alloc_space (the allocs profile).",
+            ),
+            FlagSpec::switch(
+                "inuse",
+                "Default sample type inuse_space (the heap profile; the default).",
+            ),
+        ],
+        max_positional: Some(0),
+        format_suffix: false,
+        run: object_cmds::profile,
+    },
+    CommandSpec {
+        name: "symbol",
+        aliases: &[],
+        group: Group::Objects,
+        usage: "symbol ADDR",
+        summary: "Which function or global an address is in (gdb's info symbol).",
+        help: "Prints `NAME + OFFSET in section SECTION` for an address inside a function (with \
+               its file:line) or a global variable or other symbol of the executable, or `No \
+               symbol matches ADDR.`. gdb spells it `info symbol ADDR`. For heap addresses use \
+               whoalloc.",
+        flags: &[],
+        max_positional: Some(1),
+        format_suffix: false,
+        run: object_cmds::symbol,
     },
     CommandSpec {
         name: "help",
@@ -159,6 +380,12 @@ pub fn parse_line(line: &str) -> Result<Option<(&'static CommandSpec, Args)>, Cm
         return Ok(None);
     };
     let (name, suffix) = split_command_word(first);
+    // gdb's two-word `info TOPIC ...` runs the command TOPIC.
+    if let (None, Some(topic)) = (suffix, info_topic(name, &words)) {
+        let spec = lookup(topic).ok_or_else(|| CmdError::usage("unreachable"))?;
+        let args = Args::parse(spec, &words[2..], None)?;
+        return Ok(Some((spec, args)));
+    }
     let spec = lookup(name).ok_or_else(|| {
         CmdError::usage(format!(
             "unknown command {name:?} (type 'help' for a list of commands)"
@@ -166,6 +393,14 @@ pub fn parse_line(line: &str) -> Result<Option<(&'static CommandSpec, Args)>, Cm
     })?;
     let args = Args::parse(spec, &words[1..], suffix)?;
     Ok(Some((spec, args)))
+}
+
+/// The gdb `info` topics that are goheap commands: `info threads` is `threads`.
+pub const INFO_TOPICS: &[&str] = &["goroutines", "threads", "symbol"];
+
+fn info_topic<'a>(name: &str, words: &'a [String]) -> Option<&'a str> {
+    let topic = words.get(1)?.as_str();
+    (name == "info" && INFO_TOPICS.contains(&topic)).then_some(topic)
 }
 
 /// Parse and run one command line. A line with no words gives an empty output.

@@ -167,7 +167,10 @@ mod tests {
     #[test]
     fn completes_command_names_and_aliases() {
         assert_eq!(complete(""), (0, all_names()));
-        assert_eq!(complete("s"), (0, vec!["spans".to_string()]));
+        let (at, s) = complete("s");
+        assert_eq!(at, 0);
+        assert!(s.contains(&"spans".to_string()), "{s:?}");
+        assert!(s.iter().all(|n| n.starts_with('s')), "{s:?}");
         assert_eq!(
             complete("  q"),
             (2, vec!["q".to_string(), "quit".to_string()])

@@ -1,5 +1,9 @@
 //! Views built on the runtime layer: span summaries and filters ([`spans`]), the walk reconciled
 //! with the runtime's counters ([`overview`]).
 
+pub mod fields;
+pub mod goroutine_view;
 pub mod overview;
+pub mod region;
 pub mod spans;
+pub mod whoalloc;

@@ -796,10 +796,15 @@ impl Pclntab {
     /// The version-independent meaning of the function's FuncID. The numbering is recognised
     /// from the IDs of runtime.goexit, runtime.sigpanic and runtime.mstart in this table.
     pub fn func_kind(&self, f: &FuncInfo) -> FuncId {
+        self.func_kind_of(f.func_id)
+    }
+
+    /// [`Pclntab::func_kind`] for a raw FuncID (e.g. [`Frame::func_id`] of an inlined frame).
+    pub fn func_kind_of(&self, raw: u8) -> FuncId {
         let ids = self.func_ids.get_or_init(|| self.detect_func_ids());
-        ids.get(usize::from(f.func_id))
+        ids.get(usize::from(raw))
             .copied()
-            .unwrap_or(FuncId::Unknown(f.func_id))
+            .unwrap_or(FuncId::Unknown(raw))
     }
 
     fn detect_func_ids(&self) -> &'static [FuncId] {

@@ -1,3 +1,5 @@
 //! Output formats other tools read: pprof profiles ([`pprof`]).
 
+pub mod goroutine_profile;
+pub mod heap_profile;
 pub mod pprof;

@@ -321,10 +321,11 @@ impl ProfileBuilder {
     }
 }
 
-/// Encode and gzip a profile, as pprof stores it on disk.
+/// Encode and gzip a profile, as pprof stores it on disk (at gzip's fastest level, as
+/// runtime/pprof writes it).
 pub fn write_gzipped(profile: &Profile, out: &mut impl Write) -> std::io::Result<()> {
     use prost::Message;
-    let mut gz = GzEncoder::new(out, Compression::default());
+    let mut gz = GzEncoder::new(out, Compression::fast());
     gz.write_all(&profile.encode_to_vec())?;
     gz.finish()?;
     Ok(())

@@ -397,3 +397,627 @@ impl Layouts {
         })
     }
 }
+
+/// `runtime.special` and the records hung off `mspan.specials` (finalizers, profile records,
+/// weak handles, cleanups, pin counters, ...). Kind numbers are the binary's `_KindSpecial*`
+/// constants (absent kinds are `None`). Payload structs that an optimised binary leaves out of
+/// its DWARF (`specialWeakHandle`, `specialPinCounter`, `specialCleanup`, `specialBubble`
+/// before the program uses them) fall back to "payload right after the `special` header",
+/// which is how every version lays them out (go-runtime-layout.md, Appendix A).
+#[derive(Debug, Clone)]
+pub struct SpecialLayout {
+    /// Size of the `special` header (16 up to 1.23, 24 from 1.24).
+    pub size: u64,
+    pub next: Field,
+    /// `uint16` up to 1.23, `uintptr` from 1.24.
+    pub offset: Field,
+    pub kind: Field,
+    /// `specialprofile.b` (`*bucket`).
+    pub profile_bucket: Field,
+    pub finalizer_fn: Field,
+    pub finalizer_nret: Field,
+    pub finalizer_fint: Field,
+    pub finalizer_ot: Field,
+    /// Go 1.23+: `specialWeakHandle.handle`.
+    pub weak_handle: Option<Field>,
+    pub pin_counter: Field,
+    /// Go 1.24+: the cleanup's `*funcval` (`specialCleanup.fn`, or `.cleanup.fn` from 1.26).
+    pub cleanup_fn: Option<Field>,
+    /// Go 1.24+: `specialCleanup.id`.
+    pub cleanup_id: Option<Field>,
+    /// Go 1.25+: `specialBubble.bubbleid`.
+    pub bubble_id: Option<Field>,
+    pub kinds: SpecialKinds,
+}
+
+/// `runtime._KindSpecial*`, as numbered in this binary.
+#[derive(Debug, Clone, Default)]
+pub struct SpecialKinds {
+    pub tiny_block: Option<u8>,
+    pub finalizer: Option<u8>,
+    pub weak_handle: Option<u8>,
+    pub profile: Option<u8>,
+    pub reachable: Option<u8>,
+    pub pin_counter: Option<u8>,
+    pub cleanup: Option<u8>,
+    pub check_finalizer: Option<u8>,
+    pub bubble: Option<u8>,
+    pub secret: Option<u8>,
+}
+
+/// `runtime.bucket` and `runtime.memRecord`: the memory profile (mprof.go).
+#[derive(Debug, Clone)]
+pub struct MprofLayout {
+    /// Size of `bucket`; the stack (`nstk` PCs) follows it, then the `memRecord`.
+    pub bucket_size: u64,
+    pub allnext: Field,
+    pub typ: Field,
+    pub size: Field,
+    pub nstk: Field,
+    pub record_size: u64,
+    pub active: Field,
+    /// `future [3]memRecordCycle`.
+    pub future: Field,
+    pub cycle_size: u64,
+    pub allocs: Field,
+    pub frees: Field,
+    /// Absent from 1.27 (bytes are counts × `bucket.size`).
+    pub alloc_bytes: Option<Field>,
+    pub free_bytes: Option<Field>,
+    /// `mProfCycleHolder.value`: `cycle << 1 | flushed`.
+    pub cycle_value: Field,
+    /// `runtime.memProfile`, the `bucketType` of memory-profile buckets.
+    pub mem_profile_type: u64,
+}
+
+/// `internal/abi.Type` and the kind-specific types that follow it.
+#[derive(Debug, Clone)]
+pub struct AbiTypeLayout {
+    pub size: u64,
+    pub size_: Field,
+    pub ptr_bytes: Field,
+    pub tflag: Field,
+    pub kind: Field,
+    pub gcdata: Field,
+    pub str_: Field,
+    /// `StructType.Fields` (a slice of `StructField`).
+    pub struct_fields: Field,
+    pub struct_field_size: u64,
+    pub field_name: Field,
+    pub field_typ: Field,
+    pub field_offset: Field,
+    pub array_elem: Field,
+    pub array_len: Field,
+    pub ptr_elem: Field,
+    pub slice_elem: Field,
+}
+
+/// `runtime.moduledata`: where type descriptors, text and data live.
+#[derive(Debug, Clone)]
+pub struct ModuleLayout {
+    pub types: Field,
+    pub etypes: Field,
+    pub text: Field,
+    pub etext: Field,
+    pub noptrdata: Field,
+    pub enoptrdata: Field,
+    pub data: Field,
+    pub edata: Field,
+    pub bss: Field,
+    pub ebss: Field,
+    pub noptrbss: Field,
+    pub enoptrbss: Field,
+}
+
+/// Type flags, kinds and allocator constants that object inspection needs.
+#[derive(Debug, Clone)]
+pub struct ObjectConsts {
+    /// `abi.KindMask` up to 1.25; from 1.26 `Kind_` holds only the kind (0xff).
+    pub kind_mask: u8,
+    /// `abi.KindGCProg` (up to 1.23).
+    pub kind_gc_prog: Option<u8>,
+    pub tflag_extra_star: u8,
+    pub tflag_named: u8,
+    /// `abi.TFlagUnrolledBitmap` (1.22–1.23): the stand-in type of a GC-program object.
+    pub tflag_unrolled_bitmap: Option<u8>,
+    /// `abi.TFlagGCMaskOnDemand` (1.24+): `GCData` points at a slot holding the mask.
+    pub tflag_gc_mask_on_demand: Option<u8>,
+    /// Kind numbers and their Go names (`internal/abi.Bool` = 1, ...).
+    pub kinds: Vec<(u8, &'static str)>,
+    /// Go 1.22+: objects with pointers larger than this carry an 8-byte type header (`None`:
+    /// the runtime stores no types, as in Go 1.21 or with `GOEXPERIMENT=noallocheaders`).
+    pub min_size_for_malloc_header: Option<u64>,
+    pub malloc_header_size: u64,
+    /// `tinySpanClass`: the spans the tiny allocator carves 16-byte blocks from.
+    pub tiny_span_class: u8,
+    pub max_tiny_size: u64,
+}
+
+/// Everything object inspection (`whoalloc`, the memory profile) reads, resolved separately
+/// from [`Layouts`] so that heap commands keep working if one of these is missing.
+#[derive(Debug, Clone)]
+pub struct ObjectLayouts {
+    /// `mspan.specials`.
+    pub span_specials: Field,
+    /// `mspan.pinnerBits` (2 bits per object: pinned, multi-pinned).
+    pub span_pinner_bits: Field,
+    pub special: SpecialLayout,
+    pub mprof: MprofLayout,
+    pub abi_type: AbiTypeLayout,
+    pub module: ModuleLayout,
+    pub consts: ObjectConsts,
+}
+
+/// Go's reflect kinds by name: their numbers are read from `internal/abi.<Name>` constants.
+const KIND_NAMES: &[(&str, &str)] = &[
+    ("Bool", "bool"),
+    ("Int", "int"),
+    ("Int8", "int8"),
+    ("Int16", "int16"),
+    ("Int32", "int32"),
+    ("Int64", "int64"),
+    ("Uint", "uint"),
+    ("Uint8", "uint8"),
+    ("Uint16", "uint16"),
+    ("Uint32", "uint32"),
+    ("Uint64", "uint64"),
+    ("Uintptr", "uintptr"),
+    ("Float32", "float32"),
+    ("Float64", "float64"),
+    ("Complex64", "complex64"),
+    ("Complex128", "complex128"),
+    ("Array", "array"),
+    ("Chan", "chan"),
+    ("Func", "func"),
+    ("Interface", "interface"),
+    ("Map", "map"),
+    ("Pointer", "ptr"),
+    ("Slice", "slice"),
+    ("String", "string"),
+    ("Struct", "struct"),
+    ("UnsafePointer", "unsafe.Pointer"),
+];
+
+impl ObjectLayouts {
+    /// Resolve the object-inspection declarations against `dwarf`.
+    pub fn resolve(dwarf: &DwarfIndex, version: GoVersion) -> Result<ObjectLayouts, LayoutError> {
+        let r = Resolver::new(dwarf, version);
+        let minor = version.minor;
+        const SP: &str = "runtime.special";
+        const TY: &str = "internal/abi.Type";
+        const MD: &str = "runtime.moduledata";
+        let hdr = r.size(SP)?;
+        // A payload field, or (type absent from DWARF) `extra` bytes after the header.
+        let payload = |ty: &str, name: &str, extra: u64| {
+            r.field_opt(ty, name).unwrap_or(Field {
+                offset: hdr + extra,
+                size: 8,
+            })
+        };
+        let kind = |name: &str| r.constant(name).ok().map(|v| v as u8);
+        let kinds = SpecialKinds {
+            tiny_block: kind("runtime._KindSpecialTinyBlock"),
+            finalizer: kind("runtime._KindSpecialFinalizer"),
+            weak_handle: kind("runtime._KindSpecialWeakHandle"),
+            profile: Some(r.constant("runtime._KindSpecialProfile")? as u8),
+            reachable: kind("runtime._KindSpecialReachable"),
+            pin_counter: kind("runtime._KindSpecialPinCounter"),
+            cleanup: kind("runtime._KindSpecialCleanup"),
+            check_finalizer: kind("runtime._KindSpecialCheckFinalizer"),
+            bubble: kind("runtime._KindSpecialBubble"),
+            secret: kind("runtime._KindSpecialSecret"),
+        };
+        let (cleanup_fn, cleanup_id) = match minor {
+            ..=23 => (None, None),
+            24 | 25 => (
+                Some(payload("runtime.specialCleanup", "fn", 0)),
+                Some(payload("runtime.specialCleanup", "id", 8)),
+            ),
+            _ => {
+                // `cleanup cleanupFn{call, fn, arg}`, then `id`.
+                let c = payload("runtime.specialCleanup", "cleanup", 0);
+                let fn_off = r
+                    .field_opt("runtime.cleanupFn", "fn")
+                    .map_or(8, |f| f.offset);
+                (
+                    Some(Field {
+                        offset: c.offset + fn_off,
+                        size: 8,
+                    }),
+                    Some(payload("runtime.specialCleanup", "id", 24)),
+                )
+            }
+        };
+        let special = SpecialLayout {
+            size: hdr,
+            next: r.field(SP, "next")?,
+            offset: r.field(SP, "offset")?,
+            kind: r.field(SP, "kind")?,
+            profile_bucket: r.field("runtime.specialprofile", "b")?,
+            finalizer_fn: r.field("runtime.specialfinalizer", "fn")?,
+            finalizer_nret: r.field("runtime.specialfinalizer", "nret")?,
+            finalizer_fint: r.field("runtime.specialfinalizer", "fint")?,
+            finalizer_ot: r.field("runtime.specialfinalizer", "ot")?,
+            weak_handle: (minor >= 23).then(|| payload("runtime.specialWeakHandle", "handle", 0)),
+            pin_counter: payload("runtime.specialPinCounter", "counter", 0),
+            cleanup_fn,
+            cleanup_id,
+            bubble_id: (minor >= 25).then(|| payload("runtime.specialBubble", "bubbleid", 0)),
+            kinds,
+        };
+        const B: &str = "runtime.bucket";
+        const MR: &str = "runtime.memRecordCycle";
+        let mprof = MprofLayout {
+            bucket_size: r.size(B)?,
+            allnext: r.field(B, "allnext")?,
+            typ: r.field(B, "typ")?,
+            size: r.field(B, "size")?,
+            nstk: r.field(B, "nstk")?,
+            record_size: r.size("runtime.memRecord")?,
+            active: r.field("runtime.memRecord", "active")?,
+            future: r.field("runtime.memRecord", "future")?,
+            cycle_size: r.size(MR)?,
+            allocs: r.field(MR, "allocs")?,
+            frees: r.field(MR, "frees")?,
+            alloc_bytes: r.field_opt(MR, "alloc_bytes"),
+            free_bytes: r.field_opt(MR, "free_bytes"),
+            cycle_value: r.field("runtime.mProfCycleHolder", "value")?,
+            mem_profile_type: r.constant("runtime.memProfile")? as u64,
+        };
+        let abi_type = AbiTypeLayout {
+            size: r.size(TY)?,
+            size_: r.field(TY, "Size_")?,
+            ptr_bytes: r.field(TY, "PtrBytes")?,
+            tflag: r.field(TY, "TFlag")?,
+            kind: r.field(TY, "Kind_")?,
+            gcdata: r.field(TY, "GCData")?,
+            str_: r.field(TY, "Str")?,
+            struct_fields: r.field("internal/abi.StructType", "Fields")?,
+            struct_field_size: r.size("internal/abi.StructField")?,
+            field_name: r.field("internal/abi.StructField", "Name")?,
+            field_typ: r.field("internal/abi.StructField", "Typ")?,
+            field_offset: r.field("internal/abi.StructField", "Offset")?,
+            array_elem: r.field("internal/abi.ArrayType", "Elem")?,
+            array_len: r.field("internal/abi.ArrayType", "Len")?,
+            ptr_elem: r.field("internal/abi.PtrType", "Elem")?,
+            slice_elem: r.field("internal/abi.SliceType", "Elem")?,
+        };
+        let module = ModuleLayout {
+            types: r.field(MD, "types")?,
+            etypes: r.field(MD, "etypes")?,
+            text: r.field(MD, "text")?,
+            etext: r.field(MD, "etext")?,
+            noptrdata: r.field(MD, "noptrdata")?,
+            enoptrdata: r.field(MD, "enoptrdata")?,
+            data: r.field(MD, "data")?,
+            edata: r.field(MD, "edata")?,
+            bss: r.field(MD, "bss")?,
+            ebss: r.field(MD, "ebss")?,
+            noptrbss: r.field(MD, "noptrbss")?,
+            enoptrbss: r.field(MD, "enoptrbss")?,
+        };
+        let abi = |name: &str| r.constant(&format!("internal/abi.{name}"));
+        let mut kind_names = Vec::new();
+        for (i, (c, go)) in KIND_NAMES.iter().enumerate() {
+            // Fallback: reflect's numbering (Bool = 1, ...), unchanged since Go 1.0.
+            let v = abi(c).map_or(i as u8 + 1, |v| v as u8);
+            kind_names.push((v, *go));
+        }
+        let since = |m: u32, names: &[&str]| -> Result<Option<u64>, LayoutError> {
+            if minor >= m {
+                r.constant_any(names).map(|v| Some(v as u64))
+            } else {
+                Ok(None)
+            }
+        };
+        let no_alloc_headers = r
+            .field_opt("runtime.heapArenaPtrScalar", "bitmap")
+            .is_some();
+        let consts = ObjectConsts {
+            kind_mask: if minor <= 25 {
+                abi("KindMask")? as u8
+            } else {
+                0xff
+            },
+            kind_gc_prog: if minor <= 23 {
+                Some(abi("KindGCProg")? as u8)
+            } else {
+                None
+            },
+            tflag_extra_star: abi("TFlagExtraStar")? as u8,
+            tflag_named: abi("TFlagNamed")? as u8,
+            tflag_unrolled_bitmap: if (22..=23).contains(&minor) {
+                Some(abi("TFlagUnrolledBitmap")? as u8)
+            } else {
+                None
+            },
+            tflag_gc_mask_on_demand: if minor >= 24 {
+                Some(abi("TFlagGCMaskOnDemand")? as u8)
+            } else {
+                None
+            },
+            kinds: kind_names,
+            // Go 1.22 built with GOEXPERIMENT=noallocheaders keeps the 1.21 heap bitmap
+            // (`heapArenaPtrScalar.bitmap`) and writes no headers.
+            min_size_for_malloc_header: if no_alloc_headers {
+                None
+            } else {
+                since(
+                    22,
+                    &[
+                        "internal/runtime/gc.MinSizeForMallocHeader",
+                        "runtime.minSizeForMallocHeader",
+                    ],
+                )?
+            },
+            malloc_header_size: since(
+                22,
+                &[
+                    "internal/runtime/gc.MallocHeaderSize",
+                    "runtime.mallocHeaderSize",
+                ],
+            )?
+            .unwrap_or(0),
+            tiny_span_class: r.constant("runtime.tinySpanClass")? as u8,
+            max_tiny_size: r.constant_any(&["runtime.maxTinySize", "runtime._TinySize"])? as u64,
+        };
+        Ok(ObjectLayouts {
+            span_specials: r.field("runtime.mspan", "specials")?,
+            span_pinner_bits: r.field("runtime.mspan", "pinnerBits")?,
+            special,
+            mprof,
+            abi_type,
+            module,
+            consts,
+        })
+    }
+}
+
+/// `runtime.gobuf` (`g.sched`): where a goroutine resumes.
+#[derive(Debug, Clone)]
+pub struct GobufLayout {
+    pub sp: Field,
+    pub pc: Field,
+    pub lr: Field,
+    pub bp: Field,
+}
+
+/// `runtime.g`: the goroutine fields the goroutine view reads.
+#[derive(Debug, Clone)]
+pub struct GLayout {
+    pub size: u64,
+    /// `g.stack` (`runtime.stack{lo, hi}`) and its `lo`/`hi`.
+    pub stack: Field,
+    pub stack_lo: Field,
+    pub stack_hi: Field,
+    pub m: Field,
+    /// Offset of `g.sched` (a `gobuf`).
+    pub sched: Field,
+    pub syscallsp: Field,
+    pub syscallpc: Field,
+    /// Go 1.23+.
+    pub syscallbp: Option<Field>,
+    /// `atomicstatus` (an `atomic.Uint32` whose value is at offset 0).
+    pub atomicstatus: Field,
+    pub goid: Field,
+    pub waitsince: Field,
+    pub waitreason: Field,
+    pub lockedm: Field,
+    pub parent_goid: Field,
+    pub gopc: Field,
+    pub startpc: Field,
+    pub labels: Field,
+}
+
+/// `runtime.m`: the M fields that tie threads to goroutines.
+#[derive(Debug, Clone)]
+pub struct MLayout {
+    pub g0: Field,
+    pub procid: Field,
+    pub gsignal: Field,
+    pub curg: Field,
+    pub id: Field,
+    pub alllink: Field,
+    pub vdso_sp: Field,
+    pub vdso_pc: Field,
+}
+
+/// `runtime._G*` status constants (compare `atomicstatus &^ scan`).
+#[derive(Debug, Clone)]
+pub struct GStatusConsts {
+    pub idle: u32,
+    pub runnable: u32,
+    pub running: u32,
+    pub syscall: u32,
+    pub waiting: u32,
+    pub dead: u32,
+    pub copystack: u32,
+    pub preempted: u32,
+    /// Go 1.26+.
+    pub leaked: Option<u32>,
+    /// Go 1.26+.
+    pub deadextra: Option<u32>,
+    pub scan: u32,
+}
+
+/// Everything the goroutine view reads, resolved separately from [`Layouts`] so that heap
+/// commands keep working if one of these is missing.
+#[derive(Debug, Clone)]
+pub struct GoroutineLayouts {
+    pub g: GLayout,
+    pub gobuf: GobufLayout,
+    pub m: MLayout,
+    pub status: GStatusConsts,
+    /// `runtime.schedt.lastpoll` (an `atomic.Int64`), one of the clocks the core's time is
+    /// taken from; optional.
+    pub sched_lastpoll: Option<Field>,
+    /// `runtime.mstats.last_gc_nanotime`; optional.
+    pub last_gc_nanotime: Option<Field>,
+    /// How `g.labels` (a `*runtime/pprof.labelMap`) is laid out; `None` when the binary does
+    /// not use pprof labels.
+    pub labels: Option<LabelsLayout>,
+}
+
+/// The pprof label set `g.labels` points at.
+#[derive(Debug, Clone)]
+pub enum LabelsLayout {
+    /// Go ≤ 1.23: `labelMap` is a `map[string]string`: the pointer targets the `*hmap`; the
+    /// buckets are `bucket<string,string>`.
+    Map {
+        hmap_count: Field,
+        hmap_b: Field,
+        hmap_buckets: Field,
+        bucket_size: u64,
+        tophash: Field,
+        keys: Field,
+        values: Field,
+        overflow: Field,
+    },
+    /// Go 1.24+: `labelMap{LabelSet{list []label{key, value string}}}` (1.26+:
+    /// `label.Set{List []label.Label{Key, Value}}`): `list` is the offset of the slice in the
+    /// pointed-to value.
+    List {
+        list: u64,
+        elem_size: u64,
+        key: Field,
+        value: Field,
+    },
+}
+
+impl LabelsLayout {
+    fn resolve(r: &Resolver<'_>, dwarf: &DwarfIndex) -> Option<LabelsLayout> {
+        const BUCKET: &str = "bucket<string,string>";
+        if dwarf.has_type("runtime/pprof.labelMap")
+            && dwarf.struct_layout("runtime/pprof.labelMap").is_some()
+        {
+            // 1.24+: a struct embedding the set.
+            let (set_ty, list_name, elem_ty, k, v) =
+                if dwarf.has_type("internal/runtime/pprof/label.Set") {
+                    (
+                        "internal/runtime/pprof/label.Set",
+                        "List",
+                        "internal/runtime/pprof/label.Label",
+                        "Key",
+                        "Value",
+                    )
+                } else {
+                    (
+                        "runtime/pprof.LabelSet",
+                        "list",
+                        "runtime/pprof.label",
+                        "key",
+                        "value",
+                    )
+                };
+            let embed = r
+                .field_any("runtime/pprof.labelMap", &["Set", "LabelSet"])
+                .ok()?;
+            let list = r.field(set_ty, list_name).ok()?;
+            return Some(LabelsLayout::List {
+                list: embed.offset + list.offset,
+                elem_size: r.size(elem_ty).ok()?,
+                key: r.field(elem_ty, k).ok()?,
+                value: r.field(elem_ty, v).ok()?,
+            });
+        }
+        if dwarf.has_type(BUCKET) {
+            return Some(LabelsLayout::Map {
+                hmap_count: r.field("runtime.hmap", "count").ok()?,
+                hmap_b: r.field("runtime.hmap", "B").ok()?,
+                hmap_buckets: r.field("runtime.hmap", "buckets").ok()?,
+                bucket_size: r.size(BUCKET).ok()?,
+                tophash: r.field(BUCKET, "tophash").ok()?,
+                keys: r.field(BUCKET, "keys").ok()?,
+                values: r.field(BUCKET, "values").ok()?,
+                overflow: r.field(BUCKET, "overflow").ok()?,
+            });
+        }
+        None
+    }
+}
+
+impl GoroutineLayouts {
+    /// Resolve the goroutine declarations against `dwarf`.
+    pub fn resolve(
+        dwarf: &DwarfIndex,
+        version: GoVersion,
+    ) -> Result<GoroutineLayouts, LayoutError> {
+        let r = Resolver::new(dwarf, version);
+        const G: &str = "runtime.g";
+        const M: &str = "runtime.m";
+        const BUF: &str = "runtime.gobuf";
+        let stack = r.field(G, "stack")?;
+        let g = GLayout {
+            size: r.size(G)?,
+            stack,
+            stack_lo: r.field("runtime.stack", "lo")?,
+            stack_hi: r.field("runtime.stack", "hi")?,
+            m: r.field(G, "m")?,
+            sched: r.field(G, "sched")?,
+            syscallsp: r.field(G, "syscallsp")?,
+            syscallpc: r.field(G, "syscallpc")?,
+            syscallbp: r.field_since(23, G, "syscallbp")?,
+            atomicstatus: Field {
+                size: 4,
+                ..r.field(G, "atomicstatus")?
+            },
+            goid: r.field(G, "goid")?,
+            waitsince: r.field(G, "waitsince")?,
+            waitreason: r.field(G, "waitreason")?,
+            lockedm: r.field(G, "lockedm")?,
+            parent_goid: r.field(G, "parentGoid")?,
+            gopc: r.field(G, "gopc")?,
+            startpc: r.field(G, "startpc")?,
+            labels: r.field(G, "labels")?,
+        };
+        let gobuf = GobufLayout {
+            sp: r.field(BUF, "sp")?,
+            pc: r.field(BUF, "pc")?,
+            lr: r.field(BUF, "lr")?,
+            bp: r.field(BUF, "bp")?,
+        };
+        let m = MLayout {
+            g0: r.field(M, "g0")?,
+            procid: r.field(M, "procid")?,
+            gsignal: r.field(M, "gsignal")?,
+            curg: r.field(M, "curg")?,
+            id: r.field(M, "id")?,
+            alllink: r.field(M, "alllink")?,
+            vdso_sp: r.field(M, "vdsoSP")?,
+            vdso_pc: r.field(M, "vdsoPC")?,
+        };
+        let c = |name: &str| r.constant(name).map(|v| v as u32);
+        let since26 = |name: &str| -> Result<Option<u32>, LayoutError> {
+            if version.minor >= 26 {
+                c(name).map(Some)
+            } else {
+                Ok(None)
+            }
+        };
+        let status = GStatusConsts {
+            idle: c("runtime._Gidle")?,
+            runnable: c("runtime._Grunnable")?,
+            running: c("runtime._Grunning")?,
+            syscall: c("runtime._Gsyscall")?,
+            waiting: c("runtime._Gwaiting")?,
+            dead: c("runtime._Gdead")?,
+            copystack: c("runtime._Gcopystack")?,
+            preempted: c("runtime._Gpreempted")?,
+            leaked: since26("runtime._Gleaked")?,
+            deadextra: since26("runtime._Gdeadextra")?,
+            scan: c("runtime._Gscan")?,
+        };
+        let sched_lastpoll = r.field_opt("runtime.schedt", "lastpoll");
+        let last_gc_nanotime = r.field_opt("runtime.mstats", "last_gc_nanotime");
+        let labels = LabelsLayout::resolve(&r, dwarf);
+        Ok(GoroutineLayouts {
+            g,
+            gobuf,
+            m,
+            status,
+            sched_lastpoll,
+            last_gc_nanotime,
+            labels,
+        })
+    }
+}

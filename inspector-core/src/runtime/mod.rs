@@ -2,9 +2,18 @@
 //! target, and the layouts ([`layout`]) of the structures the engine reads. The heap walk is
 //! in [`heap`], the runtime's own counters in [`memstats`].
 
+pub mod goroutine_read;
+pub mod goroutines;
 pub mod heap;
+pub mod labels;
 pub mod layout;
 pub mod memstats;
+pub mod mprof;
+pub mod objects;
+pub mod spanof;
+pub mod specials;
+pub mod types;
+pub mod unwind;
 
 use crate::binary::buildinfo::GoVersion;
 use crate::binary::Executable;

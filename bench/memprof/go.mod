@@ -1,0 +1,3 @@
+module goheap/bench/memprof
+
+go 1.21

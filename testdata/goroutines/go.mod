@@ -1,0 +1,3 @@
+module goheap/testdata/goroutines
+
+go 1.21

@@ -1,0 +1,3 @@
+module goheap/testdata/whoalloc
+
+go 1.21
