@@ -10,21 +10,7 @@
 
 mod common;
 
-use common::{check_case, cores_dir};
-
-/// Every variant the matrix must contain (scripts/lib.sh builds these).
-const VARIANTS: &[&str] = &[
-    "go1.21.13",
-    "go1.22.10",
-    "go1.23.9",
-    "go1.24.11",
-    "go1.24.11-pie",
-    "go1.25.5",
-    "go1.25.5-greenteagc",
-    "go1.26.6",
-    "go1.26.6-nogreenteagc",
-    "go1.27.3",
-];
+use common::{check_case, cores_dir, VARIANTS};
 
 /// Program/mode directories in each variant.
 const CASES: &[&str] = &["heapshape-flushed", "heapshape-unflushed", "tiny-flushed"];

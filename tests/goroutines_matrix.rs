@@ -48,19 +48,9 @@ use std::process::Command;
 
 use serde_json::Value;
 
-/// Every variant the matrix must contain (scripts/lib.sh builds these).
-const VARIANTS: &[&str] = &[
-    "go1.21.13",
-    "go1.22.10",
-    "go1.23.9",
-    "go1.24.11",
-    "go1.24.11-pie",
-    "go1.25.5",
-    "go1.25.5-greenteagc",
-    "go1.26.6",
-    "go1.26.6-nogreenteagc",
-    "go1.27.3",
-];
+mod common;
+
+use common::{cores_dir, goheap_json, VARIANTS};
 
 /// Program/mode directories that must exist in every variant.
 const REQUIRED: &[&str] = &["goroutines-flushed"];
@@ -68,31 +58,6 @@ const REQUIRED: &[&str] = &["goroutines-flushed"];
 /// The runtime prints this many inner and outer frames around an elision.
 const INNER_FRAMES: usize = 50;
 const OUTER_FRAMES: usize = 50;
-
-fn cores_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("GOHEAP_CORES")
-        .map(PathBuf::from)
-        .or_else(|| {
-            let cache = std::env::var_os("GOHEAP_CACHE")
-                .map(PathBuf::from)
-                .or_else(|| {
-                    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/goheap"))
-                })?;
-            Some(cache.join("cores"))
-        })?;
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    let msg = format!(
-        "no core matrix at {} (run scripts/install-go.sh and scripts/make-cores.sh)",
-        dir.display()
-    );
-    if std::env::var_os("GOHEAP_REQUIRE_CORES").is_some() {
-        panic!("{msg}; GOHEAP_REQUIRE_CORES is set, so this is a failure");
-    }
-    eprintln!("skipping goroutine matrix: {msg}");
-    None
-}
 
 /// One printed frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -270,29 +235,6 @@ fn parse_traceback(text: &str) -> Vec<TGoroutine> {
         }
     }
     out
-}
-
-/// Run goheap in batch JSON mode; one parsed line per command.
-fn goheap_json(exe: &Path, core: &Path, cmds: &[&str]) -> Vec<Value> {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_goheap"));
-    c.arg("--batch").arg("--json");
-    for cmd in cmds {
-        c.arg("-ex").arg(cmd);
-    }
-    c.arg("core").arg(exe).arg(core);
-    let out = c.output().expect("run goheap");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "goheap failed on {}: {}\n{}",
-        core.display(),
-        String::from_utf8_lossy(&out.stderr),
-        &stdout[..stdout.len().min(2000)]
-    );
-    stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line: {e}")))
-        .collect()
 }
 
 /// goheap's frame as the runtime would print it.

@@ -29,20 +29,7 @@ use inspector_core::export::heap_profile::scale_heap_sample;
 use inspector_core::export::pprof::read_profile;
 use serde_json::Value;
 
-use common::{cores_dir, goheap_json, read_json};
-
-const VARIANTS: &[&str] = &[
-    "go1.21.13",
-    "go1.22.10",
-    "go1.23.9",
-    "go1.24.11",
-    "go1.24.11-pie",
-    "go1.25.5",
-    "go1.25.5-greenteagc",
-    "go1.26.6",
-    "go1.26.6-nogreenteagc",
-    "go1.27.3",
-];
+use common::{cores_dir, goheap_json, read_json, VARIANTS};
 
 const MODES: &[&str] = &["profiled", "sampled", "off"];
 

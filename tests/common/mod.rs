@@ -9,6 +9,20 @@ use std::process::Command;
 
 use serde_json::Value;
 
+/// Every variant the core matrix must contain (scripts/lib.sh builds these).
+pub const VARIANTS: &[&str] = &[
+    "go1.21.13",
+    "go1.22.10",
+    "go1.23.9",
+    "go1.24.11",
+    "go1.24.11-pie",
+    "go1.25.5",
+    "go1.25.5-greenteagc",
+    "go1.26.6",
+    "go1.26.6-nogreenteagc",
+    "go1.27.3",
+];
+
 /// MemStats.BySize covers the first 61 size classes only.
 pub const BYSIZE_CLASSES: usize = 61;
 
@@ -44,7 +58,7 @@ pub fn cores_dir() -> Option<PathBuf> {
     if std::env::var_os("GOHEAP_REQUIRE_CORES").is_some() {
         panic!("{msg}; GOHEAP_REQUIRE_CORES is set, so this is a failure");
     }
-    eprintln!("skipping core matrix: {msg}");
+    eprintln!("skipping: {msg}");
     None
 }
 
@@ -68,7 +82,7 @@ pub fn goheap_json(exe: &Path, core: &Path, cmds: &[&str]) -> Vec<Value> {
         "goheap failed on {}: {}\n{}",
         core.display(),
         String::from_utf8_lossy(&out.stderr),
-        stdout
+        &stdout[..stdout.len().min(2000)]
     );
     stdout
         .lines()
