@@ -1,3 +1,7 @@
 module goheap/testdata/goroutines
 
 go 1.21
+
+require goheap.test/sidecar v0.0.0
+
+replace goheap.test/sidecar => ../sidecar

@@ -34,11 +34,11 @@ package main
 
 import (
 	"context"
+	"goheap.test/sidecar"
 	"net"
 	"os"
 	"runtime"
 	"runtime/pprof"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -297,13 +297,13 @@ func main() {
 	time.Sleep(50 * time.Millisecond) // let them park
 	go spinGo()
 
-	openSidecar(sidecarPath)
+	sidecar.Open(program, sidecarPath)
 	// Two collections: every blocked goroutine's stack is scanned, which sets
 	// its g.waitsince.
 	runtime.GC()
 	runtime.GC()
-	runtime.ReadMemStats(&ms)
-	writeSidecar(mode, 0, 0)
+	sidecar.ReadMemStats()
+	sidecar.Write(mode, 0, 0, nil)
 
 	// The assembly spinner cannot be preempted: start it only after the last
 	// stop-the-world (ReadMemStats), and wait until it runs.
@@ -326,7 +326,7 @@ func crashOuter(waitForGcore bool) int {
 //go:noinline
 func crashInner(waitForGcore bool) int {
 	if waitForGcore {
-		writeAll(1, readyMsg)
+		sidecar.WriteAll(1, sidecar.ReadyMsg)
 		<-never // blocks forever; the sleeper's timer keeps the deadlock detector quiet
 	}
 	defer func() {
@@ -334,97 +334,4 @@ func crashInner(waitForGcore bool) int {
 	}()
 	var p *int
 	return *p
-}
-
-// ---- Sidecar writer (same code in every goheap test program) ----
-
-var (
-	ms       runtime.MemStats
-	out      []byte
-	outFD    = -1
-	pid      int
-	readyMsg = []byte("READY\n")
-)
-
-func openSidecar(path string) {
-	fd, err := syscall.Open(path, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_TRUNC|syscall.O_CLOEXEC, 0o644)
-	if err != nil {
-		println(program+": cannot create sidecar", path+":", err.Error())
-		os.Exit(1)
-	}
-	outFD = fd
-	out = make([]byte, 0, 64<<10)
-	pid = syscall.Getpid()
-}
-
-func appendField(b []byte, first bool, name string, v uint64) []byte {
-	if !first {
-		b = append(b, ',')
-	}
-	b = append(b, '"')
-	b = append(b, name...)
-	b = append(b, '"', ':')
-	return strconv.AppendUint(b, v, 10)
-}
-
-func writeSidecar(mode string, postSize, postCount uint64) {
-	b := out[:0]
-	b = append(b, `{"program":`...)
-	b = strconv.AppendQuote(b, program)
-	b = append(b, `,"mode":`...)
-	b = strconv.AppendQuote(b, mode)
-	b = append(b, `,"go_version":`...)
-	b = strconv.AppendQuote(b, runtime.Version())
-	b = append(b, `,"goarch":`...)
-	b = strconv.AppendQuote(b, runtime.GOARCH)
-	b = append(b, ',')
-	b = appendField(b, true, "pid", uint64(pid))
-	b = append(b, `,"memstats":{`...)
-	b = appendField(b, true, "Alloc", ms.Alloc)
-	b = appendField(b, false, "TotalAlloc", ms.TotalAlloc)
-	b = appendField(b, false, "Sys", ms.Sys)
-	b = appendField(b, false, "Mallocs", ms.Mallocs)
-	b = appendField(b, false, "Frees", ms.Frees)
-	b = appendField(b, false, "HeapAlloc", ms.HeapAlloc)
-	b = appendField(b, false, "HeapSys", ms.HeapSys)
-	b = appendField(b, false, "HeapIdle", ms.HeapIdle)
-	b = appendField(b, false, "HeapInuse", ms.HeapInuse)
-	b = appendField(b, false, "HeapReleased", ms.HeapReleased)
-	b = appendField(b, false, "HeapObjects", ms.HeapObjects)
-	b = appendField(b, false, "StackInuse", ms.StackInuse)
-	b = appendField(b, false, "StackSys", ms.StackSys)
-	b = appendField(b, false, "MSpanInuse", ms.MSpanInuse)
-	b = appendField(b, false, "MCacheInuse", ms.MCacheInuse)
-	b = appendField(b, false, "NumGC", uint64(ms.NumGC))
-	b = append(b, `},"by_size":[`...)
-	for i := range ms.BySize {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '{')
-		b = appendField(b, true, "size", uint64(ms.BySize[i].Size))
-		b = appendField(b, false, "mallocs", ms.BySize[i].Mallocs)
-		b = appendField(b, false, "frees", ms.BySize[i].Frees)
-		b = append(b, '}')
-	}
-	b = append(b, `],"post_alloc":{`...)
-	b = appendField(b, true, "size", postSize)
-	b = appendField(b, false, "count", postCount)
-	b = append(b, '}', '}', '\n')
-	writeAll(outFD, b)
-	syscall.Close(outFD)
-}
-
-func writeAll(fd int, p []byte) {
-	for len(p) > 0 {
-		n, err := syscall.Write(fd, p)
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil || n <= 0 {
-			println(program+": write failed on fd", fd)
-			os.Exit(1)
-		}
-		p = p[n:]
-	}
 }

@@ -99,6 +99,13 @@ func ReadSettledMemStats() {
 	}
 }
 
+// ReadMemStats takes one snapshot (and the thread count) without waiting for the heap to
+// settle, for programs that check something other than MemStats.
+func ReadMemStats() {
+	threads = countThreads()
+	runtime.ReadMemStats(&ms)
+}
+
 // Open does every allocation the sidecar needs, before ReadMemStats: it creates the
 // sidecar file at path for the program named program.
 func Open(name, path string) {
