@@ -267,3 +267,60 @@ fn address_outside_the_core_is_an_error_naming_it() {
     let err = s.memory().read_u64(0x10).unwrap_err();
     assert_eq!(err.to_string(), "address 0x10 is not mapped in the target");
 }
+
+/// Regression: the last page of a free span maps to that free span's descriptor, which the
+/// runtime may have recycled for the span that starts on the very next page. The walk must
+/// still find that span (it once skipped it, taking the repeated descriptor for the same
+/// span). Reproduced here by pointing the page before an in-use span at its descriptor.
+#[test]
+fn span_after_a_recycled_descriptor_is_still_found() {
+    use inspector_core::target::MemoryExt;
+    use inspector_core::Session;
+    let tmp = tempfile::tempdir().unwrap();
+    let core = plain_core(tmp.path());
+    let exe = example().join("exe");
+    let (entry_off, victim, before) = {
+        let s = Session::open_core(&exe, &core).unwrap();
+        let heap = s.heap().unwrap();
+        let c = &s.rt.layouts.consts;
+        let victim = heap
+            .spans
+            .iter()
+            .find(|sp| {
+                sp.desc != 0 && sp.allocated > 0 && (sp.base / c.page_size) % c.pages_per_arena > 0
+            })
+            .unwrap()
+            .clone();
+        // &heapArena(victim).spans[page(victim) - 1]
+        let arena_idx = victim.base.wrapping_sub(c.arena_base_offset) / c.heap_arena_bytes;
+        let l2 = s
+            .memory()
+            .read_ptr(s.rt.syms.mheap + s.rt.layouts.mheap.arenas.offset)
+            .unwrap();
+        let ha = s.memory().read_ptr(l2 + 8 * arena_idx).unwrap();
+        let page = (victim.base / c.page_size) % c.pages_per_arena;
+        let addr = ha + s.rt.layouts.heap_arena.spans.offset + 8 * (page - 1);
+        let seg = s
+            .core
+            .segments()
+            .iter()
+            .find(|g| addr >= g.vaddr && addr + 8 <= g.vaddr + g.filesz)
+            .unwrap();
+        let before = (heap.spans.len(), heap.problems.len());
+        (seg.file_offset + (addr - seg.vaddr), victim, before)
+    };
+    let mut b = std::fs::read(&core).unwrap();
+    b[entry_off as usize..entry_off as usize + 8].copy_from_slice(&victim.desc.to_le_bytes());
+    std::fs::write(&core, b).unwrap();
+
+    let s = Session::open_core(&exe, &core).unwrap();
+    let heap = s.heap().unwrap();
+    assert!(
+        heap.spans
+            .iter()
+            .any(|sp| sp.desc == victim.desc && sp.base == victim.base),
+        "span {:#x} lost after its descriptor also maps the page before it",
+        victim.base
+    );
+    assert_eq!((heap.spans.len(), heap.problems.len()), before);
+}
