@@ -287,7 +287,9 @@ fn span_after_a_recycled_descriptor_is_still_found() {
             .spans
             .iter()
             .find(|sp| {
-                sp.desc != 0 && sp.allocated > 0 && (sp.base / c.page_size) % c.pages_per_arena > 0
+                sp.desc != 0
+                    && sp.allocated > 0
+                    && !(sp.base / c.page_size).is_multiple_of(c.pages_per_arena)
             })
             .unwrap()
             .clone();
