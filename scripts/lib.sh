@@ -42,7 +42,7 @@ GOHEAP_VARIANTS=(
 
 # Test programs (testdata/<program>) and the modes each is run in.
 # shellcheck disable=SC2034
-GOHEAP_PROGRAMS=(heapshape tiny goroutines whoalloc)
+GOHEAP_PROGRAMS=(heapshape tiny goroutines whoalloc heapgraph)
 goheap_program_modes() {
 	case $1 in
 	heapshape) echo "flushed unflushed" ;;

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use crate::analysis::heapgraph::HeapGraph;
 use crate::binary::{BinaryError, Executable};
 use crate::runtime::goroutine_read::ReadInput;
 use crate::runtime::goroutines::Goroutines;
@@ -45,6 +46,7 @@ pub struct Session {
     heap: Mutex<Option<Arc<Heap>>>,
     goroutines: Mutex<Option<Arc<Goroutines>>>,
     objects: Mutex<Option<Arc<ObjectRuntime>>>,
+    heap_graph: Mutex<Option<Arc<HeapGraph>>>,
 }
 
 impl Session {
@@ -77,6 +79,7 @@ impl Session {
             heap: Mutex::new(None),
             goroutines: Mutex::new(None),
             objects: Mutex::new(None),
+            heap_graph: Mutex::new(None),
         })
     }
 
@@ -132,6 +135,18 @@ impl Session {
         let o = Arc::new(o.map_err(|e| self.runtime_err(e))?);
         *slot = Some(o.clone());
         Ok(o)
+    }
+
+    /// Roots and reachability of every heap object (computed on first use; see
+    /// [`crate::analysis::heapgraph`]).
+    pub fn heap_graph(&self) -> Result<Arc<HeapGraph>, SessionError> {
+        let mut slot = self.heap_graph.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(g) = slot.as_ref() {
+            return Ok(g.clone());
+        }
+        let g = Arc::new(HeapGraph::compute(self)?);
+        *slot = Some(g.clone());
+        Ok(g)
     }
 
     /// The runtime's own counters, as ReadMemStats would report them now.

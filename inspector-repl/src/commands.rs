@@ -90,6 +90,28 @@ pub static COMMANDS: &[CommandSpec] = &[
         run: heap_cmds::overview,
     },
     CommandSpec {
+        name: "heapgraph",
+        aliases: &["reach"],
+        group: Group::Heap,
+        usage: "heapgraph [-roots] [ADDR...]",
+        summary: "Mark the heap from its roots: live objects and garbage, per size class.",
+        help: "Enumerates the roots the runtime's garbage collector scans (globals by the data \
+               and bss pointer masks, every goroutine's stack frames by their stack maps, \
+               finalizers, cleanups, weak handles, queued finalizers and cleanups, each P's \
+               tiny block) and marks every heap object reachable from them, following the \
+               pointer words the runtime would. Prints the roots by kind, then allocated, \
+               reachable and garbage (allocated but unreachable: the next GC frees it) objects \
+               and bytes, in total and per size class. With addresses, says for each whether \
+               the heap object holding it is reachable or garbage.",
+        flags: &[FlagSpec::switch(
+            "roots",
+            "List every root: kind, name, address range and pointer words.",
+        )],
+        max_positional: None,
+        format_suffix: false,
+        run: heap_cmds::heapgraph,
+    },
+    CommandSpec {
         name: "spans",
         aliases: &[],
         group: Group::Heap,

@@ -296,3 +296,149 @@ pub fn spans(ctx: &mut Context, args: &Args) -> Result<Output, CmdError> {
     let data = json!({ "spans": sel.iter().map(|s| span_json(s, ps)).collect::<Vec<_>>() });
     Ok(Output::new(t, data))
 }
+
+/// `heapgraph`: roots by kind, and live against garbage objects (in total and per size class).
+pub fn heapgraph(ctx: &mut Context, args: &Args) -> Result<Output, CmdError> {
+    let s = ctx.session()?;
+    let addrs = args
+        .positionals()
+        .iter()
+        .map(|a| crate::object_cmds::parse_address(s, a, "heapgraph"))
+        .collect::<Result<Vec<u64>, _>>()?;
+    let g = s.heap_graph().map_err(CmdError::failed)?;
+    let r = &g.reach;
+    let mut t = String::new();
+    let w = &mut t;
+    let state = |v: Option<bool>| match v {
+        Some(true) => "reachable",
+        Some(false) => "garbage",
+        None => "not_allocated_heap_object",
+    };
+    let list_roots = args.flag_bool("roots");
+    if list_roots {
+        for root in &g.roots.list {
+            let _ = writeln!(
+                w,
+                "{:<16} {:#x}-{:#x} {:>6} ptr words  {}",
+                root.kind.name(),
+                root.addr,
+                root.addr + root.size,
+                root_ptr_words(root),
+                root.name
+            );
+        }
+        let _ = writeln!(w);
+    }
+    for &a in &addrs {
+        let _ = writeln!(w, "{a:#x}: {}", state(r.is_reachable(a)));
+    }
+    if !addrs.is_empty() {
+        let _ = writeln!(w);
+    }
+    let _ = writeln!(w, "Roots ({} in all)", thousands(g.roots.list.len() as u64));
+    for (k, n, b) in &r.roots_by_kind {
+        if *n > 0 {
+            let _ = writeln!(
+                w,
+                "  {:<16} {:>10} root(s) {:>12}",
+                k.name(),
+                thousands(*n),
+                human(*b)
+            );
+        }
+    }
+    let row = |w: &mut String, what: &str, n: u64, b: u64| {
+        let _ = writeln!(
+            w,
+            "{what:<14} {:>14} objects {:>14} bytes ({})",
+            thousands(n),
+            thousands(b),
+            human(b)
+        );
+    };
+    row(w, "Allocated", r.allocated_objects, r.allocated_bytes);
+    row(w, "Reachable", r.reachable_objects, r.reachable_bytes);
+    row(w, "Garbage", r.garbage_objects, r.garbage_bytes);
+    let _ = writeln!(
+        w,
+        "\n{:>5} {:>6} {:>12} {:>12} {:>14} {:>12} {:>14}",
+        "class", "size", "allocated", "reachable", "reachable B", "garbage", "garbage B"
+    );
+    for c in &r.by_class {
+        let _ = writeln!(
+            w,
+            "{:>5} {:>6} {:>12} {:>12} {:>14} {:>12} {:>14}",
+            c.class,
+            if c.class == 0 {
+                "large".to_string()
+            } else {
+                c.size.to_string()
+            },
+            thousands(c.allocated_objects),
+            thousands(c.reachable_objects),
+            thousands(c.reachable_bytes),
+            thousands(c.garbage_objects),
+            thousands(c.garbage_bytes)
+        );
+    }
+    let _ = writeln!(
+        w,
+        "\npointer maps: {}; roots {:.0} ms, marking {:.0} ms",
+        r.mechanism,
+        g.roots_time.as_secs_f64() * 1e3,
+        g.mark_time.as_secs_f64() * 1e3
+    );
+    if r.conservative_objects > 0 {
+        let _ = writeln!(
+            w,
+            "{} object(s) scanned word by word (type unreadable)",
+            r.conservative_objects
+        );
+    }
+    let problems: Vec<&String> = g.roots.problems.iter().chain(&r.problems).collect();
+    for p in problems.iter().take(20) {
+        let _ = writeln!(w, "problem: {p}");
+    }
+    if problems.len() > 20 {
+        let _ = writeln!(w, "problem: ... and {} more", problems.len() - 20);
+    }
+    let data = json!({
+        "roots": r.roots_by_kind.iter().map(|(k, n, b)| json!({"kind": k.name(), "count": n, "bytes": b})).collect::<Vec<_>>(),
+        "allocated_objects": r.allocated_objects,
+        "allocated_bytes": r.allocated_bytes,
+        "reachable_objects": r.reachable_objects,
+        "reachable_bytes": r.reachable_bytes,
+        "garbage_objects": r.garbage_objects,
+        "garbage_bytes": r.garbage_bytes,
+        "by_class": r.by_class,
+        "mechanism": r.mechanism,
+        "conservative_objects": r.conservative_objects,
+        "problems": problems,
+        "addresses": addrs.iter().map(|&a| json!({"address": a, "state": state(r.is_reachable(a))})).collect::<Vec<_>>(),
+        "root_list": if list_roots {
+            Value::Array(g.roots.list.iter().map(|root| json!({
+                "kind": root.kind.name(),
+                "name": &*root.name,
+                "address": root.addr,
+                "size": root.size,
+                "pointer_words": root_ptr_words(root),
+                "goroutine": root.goid,
+            })).collect())
+        } else {
+            Value::Null
+        },
+        "roots_ms": g.roots_time.as_secs_f64() * 1e3,
+        "mark_ms": g.mark_time.as_secs_f64() * 1e3,
+    });
+    Ok(Output::new(t, data))
+}
+
+/// Pointer words of a root: set mask bits, every word, or `1` for an object root.
+fn root_ptr_words(root: &inspector_core::runtime::roots::Root) -> u64 {
+    use inspector_core::runtime::roots::RootMask;
+    match &root.mask {
+        RootMask::Bits(b) => b.iter().map(|x| u64::from(x.count_ones())).sum(),
+        RootMask::AllWords => root.size / 8,
+        RootMask::Object => 1,
+    }
+}

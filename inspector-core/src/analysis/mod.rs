@@ -3,6 +3,8 @@
 
 pub mod fields;
 pub mod goroutine_view;
+pub mod heapgraph;
+pub mod mark;
 pub mod overview;
 pub mod region;
 pub mod spans;

@@ -211,6 +211,12 @@ impl Executable {
         let s = self.symbols.get(i.checked_sub(1)?)?;
         (addr < s.addr + s.size.max(1)).then_some(s)
     }
+    /// Symbols starting in the link-time range `[lo, hi)`, sorted by address.
+    pub fn symbols_in(&self, lo: u64, hi: u64) -> &[Symbol] {
+        let a = self.symbols.partition_point(|s| s.addr < lo);
+        let b = self.symbols.partition_point(|s| s.addr < hi);
+        &self.symbols[a..b.max(a)]
+    }
     /// A section's link-time address range by name.
     pub fn section(&self, name: &str) -> Option<(u64, u64)> {
         self.sections

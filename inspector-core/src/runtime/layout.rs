@@ -1021,3 +1021,117 @@ impl GoroutineLayouts {
         })
     }
 }
+
+/// What the heap graph's roots need (globals' pointer masks, the arena bitmap of Go 1.21,
+/// finalizer and cleanup queues, stack objects), resolved separately so that the other
+/// commands work even if one of these were missing.
+#[derive(Debug, Clone)]
+pub struct RootLayouts {
+    /// `moduledata.gcdatamask` and `gcbssmask` (`runtime.bitvector`).
+    pub md_gcdatamask: Field,
+    pub md_gcbssmask: Field,
+    pub bitvector_n: Field,
+    pub bitvector_bytedata: Field,
+    /// `moduledata.rodata` (stack objects' GC masks are offsets from it).
+    pub md_rodata: Field,
+    /// Go 1.21 (and 1.22 with `noallocheaders`): `heapArena.bitmap`, one bit per heap word.
+    pub heap_arena_bitmap: Option<Field>,
+    /// `runtime.finblock`: the queued-finalizer blocks on `runtime.allfin` (`None` when the
+    /// linker dropped the type from DWARF).
+    pub finblocks: Option<FinblockLayout>,
+    /// Go 1.25+: `gcCleanups.all` → `cleanupBlock` (alllink, n, cleanups), `cleanupFn` size.
+    pub cleanups: Option<CleanupLayout>,
+    /// `gobuf.ctxt` (a closure context the GC scans for every goroutine).
+    pub gobuf_ctxt: Field,
+    pub g_sched: Field,
+    /// `g._defer`, `g._panic` and `runtime._defer`'s `fn`, `link`, `heap` (scanned
+    /// explicitly by `scanstack`: defer records may be on the stack).
+    pub g_defer: Field,
+    pub g_panic: Field,
+    pub defer_fn: Field,
+    pub defer_link: Field,
+    pub defer_heap: Field,
+    /// `runtime.stackObjectRecord`.
+    pub sor_size: u64,
+    pub sor_off: Field,
+    pub sor_size_field: Field,
+    pub sor_ptr_bytes: Field,
+    pub sor_gcdataoff: Field,
+    /// Bytes of `runtime.spanInlineMarkBits` (Green Tea: stored before a small span's heap
+    /// bits; 0 without Green Tea).
+    pub inline_mark_bits: u64,
+}
+
+/// `runtime.finblock` and the size of `runtime.finalizer`.
+#[derive(Debug, Clone)]
+pub struct FinblockLayout {
+    pub alllink: Field,
+    pub cnt: Field,
+    pub fin: Field,
+    pub finalizer_size: u64,
+}
+
+/// The cleanup queue's blocks (Go 1.25+).
+#[derive(Debug, Clone)]
+pub struct CleanupLayout {
+    pub queue_all: Field,
+    pub alllink: Field,
+    pub n: Field,
+    pub cleanups: Field,
+    pub cleanup_fn_size: u64,
+}
+
+impl RootLayouts {
+    /// Resolve the root declarations against `dwarf`.
+    pub fn resolve(dwarf: &DwarfIndex, version: GoVersion) -> Result<RootLayouts, LayoutError> {
+        let r = Resolver::new(dwarf, version);
+        const MD: &str = "runtime.moduledata";
+        const FB: &str = "runtime.finblock";
+        const SOR: &str = "runtime.stackObjectRecord";
+        let cleanups = (|| {
+            Some(CleanupLayout {
+                queue_all: r.field_opt("runtime.cleanupQueue", "all")?,
+                alllink: r.field_opt("runtime.cleanupBlockHeader", "alllink")?,
+                n: r.field_opt("runtime.cleanupBlockHeader", "n")?,
+                cleanups: r.field_opt("runtime.cleanupBlock", "cleanups")?,
+                cleanup_fn_size: r.size("runtime.cleanupFn").ok()?,
+            })
+        })();
+        // `runtime.finblock`, renamed `finBlock` in Go 1.26.
+        let fb = [FB, "runtime.finBlock"]
+            .into_iter()
+            .find(|t| dwarf.has_type(t))
+            .unwrap_or(FB);
+        let finblocks = (|| {
+            Some(FinblockLayout {
+                alllink: r.field_opt(fb, "alllink")?,
+                cnt: r.field_opt(fb, "cnt")?,
+                fin: r.field_opt(fb, "fin")?,
+                finalizer_size: r.size("runtime.finalizer").ok()?,
+            })
+        })();
+        Ok(RootLayouts {
+            md_gcdatamask: r.field(MD, "gcdatamask")?,
+            md_gcbssmask: r.field(MD, "gcbssmask")?,
+            bitvector_n: r.field("runtime.bitvector", "n")?,
+            bitvector_bytedata: r.field("runtime.bitvector", "bytedata")?,
+            md_rodata: r.field(MD, "rodata")?,
+            heap_arena_bitmap: r.field_opt("runtime.heapArena", "bitmap"),
+            finblocks,
+            cleanups,
+            gobuf_ctxt: r.field("runtime.gobuf", "ctxt")?,
+            g_sched: r.field("runtime.g", "sched")?,
+            g_defer: r.field("runtime.g", "_defer")?,
+            g_panic: r.field("runtime.g", "_panic")?,
+            defer_fn: r.field("runtime._defer", "fn")?,
+            defer_link: r.field("runtime._defer", "link")?,
+            defer_heap: r.field("runtime._defer", "heap")?,
+            sor_size: r.size(SOR)?,
+            sor_off: r.field(SOR, "off")?,
+            sor_size_field: r.field(SOR, "size")?,
+            sor_ptr_bytes: r.field_any(SOR, &["ptrBytes", "_ptrdata", "ptrdata"])?,
+            sor_gcdataoff: r.field(SOR, "gcdataoff")?,
+            inline_mark_bits: dwarf.type_size("runtime.spanInlineMarkBits").unwrap_or(0),
+        })
+    }
+}

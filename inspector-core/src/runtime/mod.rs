@@ -10,8 +10,10 @@ pub mod layout;
 pub mod memstats;
 pub mod mprof;
 pub mod objects;
+pub mod roots;
 pub mod spanof;
 pub mod specials;
+pub mod stackscan;
 pub mod types;
 pub mod unwind;
 

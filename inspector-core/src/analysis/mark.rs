@@ -1,0 +1,677 @@
+//! Exact marking: from every root ([`crate::runtime::roots`]), every heap object the runtime's
+//! next GC would mark, following exactly the pointer words the runtime would scan:
+//!
+//! - Go 1.21 (and 1.22 with `noallocheaders`): the arena's pointer bitmap (`heapArena.bitmap`,
+//!   one bit per heap word);
+//! - Go 1.22+: objects of 512 B or less carry one bit per word at the end of their span
+//!   (before Green Tea's inline mark bits), larger ones an 8-byte malloc header with their
+//!   type, large objects `mspan.largeType`; a type's mask repeats over the whole object
+//!   (arrays, slices' backing stores);
+//! - noscan spans hold no pointers.
+//!
+//! Objects are indexed by span and slot: the in-use spans in address order, one bit per slot
+//! in a global bit vector at each span's offset, and a page→span table per arena (no hash
+//! maps on the hot path). A pointer anywhere inside an allocated slot marks that slot (a tiny
+//! block is one object). Roots are scanned in parallel (rayon), each worker with its own work
+//! list; mark bits are set atomically so each object is scanned once. Allocated slots left
+//! unmarked are garbage the next GC would free, counted apart from the live figures.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::runtime::heap::{Heap, SpanState};
+use crate::runtime::layout::{ObjectLayouts, RootLayouts};
+use crate::runtime::roots::{RootKind, RootMask, Roots};
+use crate::runtime::types::TypeReader;
+use crate::runtime::GoRuntime;
+use crate::target::{Memory, MemoryExt};
+
+/// Per-span facts the marker needs, read once.
+#[derive(Debug, Clone)]
+struct SpanMeta {
+    base: u64,
+    elemsize: u64,
+    nelems: u32,
+    npages: u64,
+    spanclass: u8,
+    /// Offset of the span's first slot in the global bit vectors.
+    bit: u64,
+    /// Go 1.22+: `mspan.largeType`.
+    large_type: u64,
+}
+
+/// Live and garbage figures of one size class (0: large objects).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ClassReach {
+    pub class: u8,
+    pub size: u64,
+    pub allocated_objects: u64,
+    pub reachable_objects: u64,
+    pub reachable_bytes: u64,
+    pub garbage_objects: u64,
+    pub garbage_bytes: u64,
+}
+
+/// The result of marking.
+#[derive(Debug, Clone, Default)]
+pub struct Reach {
+    pub allocated_objects: u64,
+    pub allocated_bytes: u64,
+    pub reachable_objects: u64,
+    pub reachable_bytes: u64,
+    pub garbage_objects: u64,
+    pub garbage_bytes: u64,
+    /// Size classes with any allocated object.
+    pub by_class: Vec<ClassReach>,
+    /// Roots of each kind: (kind, roots, bytes, objects marked first from them).
+    pub roots_by_kind: Vec<(RootKind, u64, u64)>,
+    /// Which pointer-map mechanism was used.
+    pub mechanism: &'static str,
+    /// Objects whose pointer map could not be read (scanned word by word instead).
+    pub conservative_objects: u64,
+    pub problems: Vec<String>,
+    spans: Arc<Vec<SpanMeta>>,
+    marks: Arc<Vec<u64>>,
+    alloc: Arc<Vec<u64>>,
+}
+
+impl Reach {
+    /// Whether the object containing `addr` is reachable (`None`: not an allocated heap slot).
+    pub fn is_reachable(&self, addr: u64) -> Option<bool> {
+        let i = self
+            .spans
+            .partition_point(|s| s.base <= addr)
+            .checked_sub(1)?;
+        let s = &self.spans[i];
+        let slot = (addr - s.base) / s.elemsize.max(1);
+        if slot >= s.nelems as u64 {
+            return None;
+        }
+        let b = s.bit + slot;
+        let bit = |v: &[u64]| v[(b / 64) as usize] >> (b % 64) & 1 == 1;
+        bit(&self.alloc).then(|| bit(&self.marks))
+    }
+}
+
+/// How object pointer maps are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mechanism {
+    /// `heapArena.bitmap` (Go 1.21, 1.22 noallocheaders).
+    ArenaBitmap { field: u64 },
+    /// Span heap bits, malloc headers and `largeType` (Go 1.22+).
+    Headers,
+}
+
+struct Index<'a> {
+    mem: &'a dyn Memory,
+    spans: Vec<SpanMeta>,
+    /// Sorted arena bases; per arena, page → span index + 1 (0: none), and the heapArena.
+    arenas: Vec<u64>,
+    pages: Vec<Vec<u32>>,
+    heap_arenas: Vec<u64>,
+    arena_bytes: u64,
+    /// Arena index → position in `arenas` (u32::MAX: none), for indices from `arena_first`
+    /// (empty: the indices span too wide a range, `arenas` is searched instead).
+    arena_first: u64,
+    arena_pos: Vec<u32>,
+    arena_shift: u32,
+    arena_base_offset: u64,
+    page_shift: u32,
+    page_size: u64,
+    alloc: Vec<u64>,
+    marks: Vec<AtomicU64>,
+    mechanism: Mechanism,
+    header_min: u64,
+    header_size: u64,
+    inline_mark_bits: u64,
+}
+
+/// Everything marking reads.
+pub struct MarkInput<'a> {
+    pub mem: &'a dyn Memory,
+    pub rt: &'a GoRuntime,
+    pub heap: &'a Heap,
+    pub objects: &'a ObjectLayouts,
+    pub layouts: &'a RootLayouts,
+    pub types: TypeReader<'a>,
+    pub roots: &'a Roots,
+}
+
+/// Mark from `roots` and count live and garbage objects.
+pub fn mark(inp: MarkInput<'_>) -> Reach {
+    let mut problems = Vec::new();
+    let ix = build_index(&inp, &mut problems);
+    let conservative = AtomicU64::new(0);
+    let shared = Shared {
+        ix: &ix,
+        types: &inp.types,
+        conservative: &conservative,
+    };
+    // Roots in parallel chunks; a worker whose work list grows hands half of it to a new
+    // task, so that one root reaching most of the heap still keeps every core busy.
+    rayon::scope(|sc| {
+        for chunk in inp.roots.list.chunks(ROOTS_PER_TASK) {
+            let shared = &shared;
+            sc.spawn(move |sc| {
+                let mut w = shared.worker(Vec::new());
+                for r in chunk {
+                    match &r.mask {
+                        RootMask::Object => w.pointer(r.addr),
+                        m => w.scan_words(r.addr, r.size, |i| m.word(i)),
+                    }
+                    w.drain(sc);
+                }
+            });
+        }
+    });
+    tally(inp, ix, conservative.into_inner(), problems)
+}
+
+fn build_index<'a>(inp: &MarkInput<'a>, problems: &mut Vec<String>) -> Index<'a> {
+    let mem = inp.mem;
+    let rt = inp.rt;
+    let sl = &rt.layouts.mspan;
+    let heap = inp.heap;
+    let in_use: Vec<_> = heap
+        .spans
+        .iter()
+        .filter(|s| s.state == SpanState::InUse && s.elemsize > 0)
+        .collect();
+    let mut bit = 0u64;
+    let mut spans = Vec::with_capacity(in_use.len());
+    for s in &in_use {
+        spans.push(SpanMeta {
+            base: s.base,
+            elemsize: s.elemsize,
+            nelems: s.nelems,
+            npages: s.npages,
+            spanclass: s.spanclass,
+            bit,
+            large_type: 0,
+        });
+        bit += s.nelems as u64;
+    }
+    let words = bit.div_ceil(64) as usize;
+    // Allocation bits: i < freeindex, or allocBits set (the heap walk's rule). Each span
+    // builds its own bits, merged into the global vector at the span's offset.
+    let alloc_parts: Vec<(Vec<u64>, u64, Option<String>)> = in_use
+        .par_iter()
+        .map(|s| {
+            let n = s.nelems as u64;
+            let mut local = vec![0u64; n.div_ceil(64) as usize];
+            let lt = sl
+                .large_type
+                .filter(|_| s.size_class() == 0)
+                .and_then(|f| mem.read_ptr(s.desc + f.offset).ok())
+                .unwrap_or(0);
+            let bytes = mem
+                .read_ptr(s.desc + sl.alloc_bits.offset)
+                .and_then(|ab| mem.bytes(ab, n.div_ceil(8) as usize));
+            let problem = match &bytes {
+                Ok(b) => {
+                    for (i, &byte) in b.iter().enumerate() {
+                        local[i / 8] |= u64::from(byte) << (8 * (i % 8));
+                    }
+                    None
+                }
+                Err(e) => Some(format!("span {:#x}: allocBits: {e}", s.base)),
+            };
+            // Below freeindex every slot is allocated; nothing past nelems is.
+            let fi = u64::from(s.freeindex).min(n);
+            for w in 0..fi / 64 {
+                local[w as usize] = u64::MAX;
+            }
+            if !fi.is_multiple_of(64) {
+                local[(fi / 64) as usize] |= (1u64 << (fi % 64)) - 1;
+            }
+            if !n.is_multiple_of(64) {
+                if let Some(last) = local.last_mut() {
+                    *last &= (1u64 << (n % 64)) - 1;
+                }
+            }
+            (local, lt, problem)
+        })
+        .collect();
+    let mut alloc = vec![0u64; words];
+    for (m, (local, lt, p)) in spans.iter_mut().zip(alloc_parts) {
+        merge_bits(&mut alloc, m.bit, &local);
+        m.large_type = lt;
+        problems.extend(p);
+    }
+    // Page tables.
+    let c = &rt.layouts.consts;
+    let arenas = heap.arenas.clone();
+    let mut pages = vec![vec![0u32; c.pages_per_arena as usize]; arenas.len()];
+    for (i, s) in spans.iter().enumerate() {
+        for p in 0..s.npages {
+            let a = s.base + p * c.page_size;
+            let ai = arenas.partition_point(|&b| b <= a).wrapping_sub(1);
+            if let Some(t) = pages.get_mut(ai) {
+                t[((a - arenas[ai]) / c.page_size) as usize] = i as u32 + 1;
+            }
+        }
+    }
+    let mechanism = match inp.layouts.heap_arena_bitmap {
+        Some(f)
+            if inp.objects.consts.min_size_for_malloc_header.is_none() || rt.version.minor < 22 =>
+        {
+            Mechanism::ArenaBitmap { field: f.offset }
+        }
+        _ => Mechanism::Headers,
+    };
+    let heap_arenas = heap_arena_ptrs(mem, rt, &arenas, problems);
+    let shift = c.heap_arena_bytes.trailing_zeros();
+    let raw: Vec<u64> = arenas
+        .iter()
+        .map(|&b| b.wrapping_sub(c.arena_base_offset) >> shift)
+        .collect();
+    let arena_first = raw.iter().copied().min().unwrap_or(0);
+    let span = raw.iter().map(|r| r - arena_first + 1).max().unwrap_or(0);
+    // The runtime's arena indices of one heap are close together; a table over their range.
+    let mut arena_pos = if span <= 1 << 22 {
+        vec![u32::MAX; span as usize]
+    } else {
+        Vec::new()
+    };
+    for (i, r) in raw.iter().enumerate() {
+        if let Some(p) = arena_pos.get_mut((r - arena_first) as usize) {
+            *p = i as u32;
+        }
+    }
+    Index {
+        mem,
+        spans,
+        arenas,
+        pages,
+        heap_arenas,
+        arena_bytes: c.heap_arena_bytes,
+        arena_first,
+        arena_pos,
+        arena_shift: c.heap_arena_bytes.trailing_zeros(),
+        arena_base_offset: c.arena_base_offset,
+        page_shift: c.page_size.trailing_zeros(),
+        page_size: c.page_size,
+        alloc,
+        marks: (0..words).map(|_| AtomicU64::new(0)).collect(),
+        mechanism,
+        header_min: inp
+            .objects
+            .consts
+            .min_size_for_malloc_header
+            .unwrap_or(u64::MAX),
+        header_size: inp.objects.consts.malloc_header_size,
+        inline_mark_bits: if rt.layouts.green_tea {
+            inp.layouts.inline_mark_bits
+        } else {
+            0
+        },
+    }
+}
+
+/// OR the bit vector `local` into `global` starting at bit `offset`.
+fn merge_bits(global: &mut [u64], offset: u64, local: &[u64]) {
+    for (k, &v) in local.iter().enumerate() {
+        if v == 0 {
+            continue;
+        }
+        let o = offset + 64 * k as u64;
+        let (w, sh) = ((o / 64) as usize, o % 64);
+        global[w] |= v << sh;
+        if sh != 0 && v >> (64 - sh) != 0 {
+            global[w + 1] |= v >> (64 - sh);
+        }
+    }
+}
+
+/// The `heapArena` of each arena (`mheap_.arenas[0][index]`).
+fn heap_arena_ptrs(
+    mem: &dyn Memory,
+    rt: &GoRuntime,
+    arenas: &[u64],
+    problems: &mut Vec<String>,
+) -> Vec<u64> {
+    let c = &rt.layouts.consts;
+    let l2 = mem
+        .read_ptr(rt.syms.mheap + rt.layouts.mheap.arenas.offset)
+        .unwrap_or(0);
+    arenas
+        .iter()
+        .map(|&base| {
+            let ai = base.wrapping_sub(c.arena_base_offset) >> c.heap_arena_bytes.trailing_zeros();
+            mem.read_ptr(l2 + ai * 8).unwrap_or_else(|e| {
+                problems.push(format!("heapArena of {base:#x}: {e}"));
+                0
+            })
+        })
+        .collect()
+}
+
+/// A type's pointer word offsets within one element, and the element's size in words.
+type ElemMask = (Vec<u32>, u64);
+
+/// Roots scanned by one task.
+const ROOTS_PER_TASK: usize = 64;
+/// A work list this long is split in two.
+const SPLIT_AT: usize = 2048;
+
+/// What every marking task shares.
+#[derive(Clone, Copy)]
+struct Shared<'i, 'a> {
+    ix: &'i Index<'a>,
+    types: &'i TypeReader<'a>,
+    conservative: &'i AtomicU64,
+}
+
+impl<'i, 'a> Shared<'i, 'a> {
+    fn worker(self, work: Vec<(u32, u32)>) -> Worker<'i, 'a> {
+        Worker {
+            ix: self.ix,
+            types: self.types,
+            work,
+            masks: HashMap::new(),
+            conservative: self.conservative,
+        }
+    }
+}
+
+struct Worker<'i, 'a> {
+    ix: &'i Index<'a>,
+    types: &'i TypeReader<'a>,
+    work: Vec<(u32, u32)>,
+    /// Pointer masks by type address (one bit per word of the type's pointer bytes).
+    /// Pointer word offsets within one element, and the element's size in words, by type
+    /// address.
+    masks: HashMap<u64, Option<Arc<ElemMask>>>,
+    conservative: &'i AtomicU64,
+}
+
+impl<'i, 'a> Worker<'i, 'a> {
+    /// Scan `size` bytes at `addr`, following the words `is_ptr` selects.
+    fn scan_words(&mut self, addr: u64, size: u64, is_ptr: impl Fn(u64) -> bool) {
+        let Ok(b) = self.ix.mem.bytes(addr, size as usize) else {
+            return;
+        };
+        for (i, w) in b.chunks_exact(8).enumerate() {
+            if is_ptr(i as u64) {
+                self.pointer(u64::from_le_bytes(w.try_into().unwrap()));
+            }
+        }
+    }
+
+    /// Scan the `n` words at `start` whose bits are set in `bits`, starting at bit `sh`.
+    fn scan_bits(&mut self, start: u64, n: u64, bits: &[u8], sh: u64) {
+        let Ok(obj) = self.ix.mem.bytes(start, (n * 8) as usize) else {
+            return;
+        };
+        for (k, &byte) in bits.iter().enumerate() {
+            let mut b = byte;
+            while b != 0 {
+                let j = 8 * k as u64 + u64::from(b.trailing_zeros());
+                b &= b - 1;
+                let Some(i) = j.checked_sub(sh).filter(|&i| i < n) else {
+                    continue;
+                };
+                let at = (i * 8) as usize;
+                self.pointer(u64::from_le_bytes(obj[at..at + 8].try_into().unwrap()));
+            }
+        }
+    }
+
+    /// A pointer value: mark the allocated slot it points into, if any.
+    fn pointer(&mut self, v: u64) {
+        let ix = self.ix;
+        // Arena index as the runtime computes it, then its position in `arenas`.
+        let pos = if ix.arena_pos.is_empty() {
+            // Arena indices too far apart for a table: binary search.
+            ix.arenas.partition_point(|&b| b <= v).wrapping_sub(1) as u32
+        } else {
+            let raw = v.wrapping_sub(ix.arena_base_offset) >> ix.arena_shift;
+            match ix.arena_pos.get(raw.wrapping_sub(ix.arena_first) as usize) {
+                Some(&p) => p,
+                None => return,
+            }
+        };
+        let Some(table) = ix.pages.get(pos as usize) else {
+            return;
+        };
+        let off = v.wrapping_sub(ix.arenas[pos as usize]);
+        if off >= ix.arena_bytes {
+            return;
+        }
+        let si = table[(off >> ix.page_shift) as usize];
+        if si == 0 {
+            return;
+        }
+        let s = &ix.spans[si as usize - 1];
+        let slot = (v - s.base) / s.elemsize;
+        if slot >= s.nelems as u64 {
+            return;
+        }
+        let b = s.bit + slot;
+        let (w, m) = ((b / 64) as usize, 1u64 << (b % 64));
+        if ix.alloc[w] & m == 0 {
+            return;
+        }
+        // A plain load first: most pointers to a marked object need no atomic write.
+        if ix.marks[w].load(Ordering::Relaxed) & m != 0 {
+            return;
+        }
+        if ix.marks[w].fetch_or(m, Ordering::Relaxed) & m == 0 && s.spanclass & 1 == 0 {
+            self.work.push((si - 1, slot as u32));
+        }
+    }
+
+    fn drain<'s>(&mut self, sc: &rayon::Scope<'s>)
+    where
+        'i: 's,
+        'a: 's,
+    {
+        while let Some((si, slot)) = self.work.pop() {
+            self.scan_object(si, slot);
+            if self.work.len() >= SPLIT_AT {
+                let half = self.work.split_off(self.work.len() / 2);
+                let shared = Shared {
+                    ix: self.ix,
+                    types: self.types,
+                    conservative: self.conservative,
+                };
+                sc.spawn(move |sc| shared.worker(half).drain(sc));
+            }
+        }
+    }
+
+    /// Scan one marked scan object by the runtime's pointer map for it.
+    fn scan_object(&mut self, si: u32, slot: u32) {
+        let ix = self.ix;
+        let s = &ix.spans[si as usize];
+        let start = s.base + slot as u64 * s.elemsize;
+        match ix.mechanism {
+            Mechanism::ArenaBitmap { field } => {
+                let ai = ix.arenas.partition_point(|&b| b <= start).wrapping_sub(1);
+                let Some(&ha) = ix.heap_arenas.get(ai) else {
+                    return;
+                };
+                let w0 = (start - ix.arenas[ai]) / 8;
+                let n = s.elemsize / 8;
+                let Ok(bits) = ix
+                    .mem
+                    .bytes(ha + field + w0 / 8, ((w0 % 8) + n).div_ceil(8) as usize)
+                else {
+                    return;
+                };
+                self.scan_bits(start, n, &bits, w0 % 8);
+            }
+            Mechanism::Headers if s.spanclass >> 1 == 0 => {
+                self.typed(start, s.elemsize, s.large_type);
+            }
+            Mechanism::Headers if s.elemsize > ix.header_min => {
+                let t = ix.mem.read_ptr(start).unwrap_or(0);
+                self.typed(start + ix.header_size, s.elemsize - ix.header_size, t);
+            }
+            Mechanism::Headers => {
+                let span_bytes = s.npages * ix.page_size;
+                let bitmap_size = span_bytes / 8 / 8;
+                let mut bm = s.base + span_bytes - bitmap_size;
+                if s.elemsize >= 16 {
+                    bm -= ix.inline_mark_bits;
+                }
+                let w0 = (start - s.base) / 8;
+                let n = s.elemsize / 8;
+                let Ok(bits) = ix
+                    .mem
+                    .bytes(bm + w0 / 8, ((w0 % 8) + n).div_ceil(8) as usize)
+                else {
+                    return;
+                };
+                self.scan_bits(start, n, &bits, w0 % 8);
+            }
+        }
+    }
+
+    /// An object of `size` bytes at `addr` holding elements of the type at `typ` (0: not
+    /// published yet, nothing to scan), the type's mask repeated every `typ.size` bytes.
+    fn typed(&mut self, addr: u64, size: u64, typ: u64) {
+        if typ == 0 {
+            return;
+        }
+        let types = self.types;
+        let entry = self.masks.entry(typ).or_insert_with(|| {
+            types.read(typ).ok().and_then(|t| {
+                let words = (t.ptr_bytes / 8) as usize;
+                let m = types.ptr_mask(&t, words).ok().flatten()?;
+                let m = mask_with_stride(m, t.size);
+                let offsets: Vec<u32> = (0..m.len() as u32).filter(|&i| m[i as usize]).collect();
+                Some(Arc::new((offsets, m.len() as u64)))
+            })
+        });
+        match entry.clone() {
+            Some(m) if m.0.is_empty() || m.1 == 0 => {}
+            Some(m) => {
+                let (offsets, stride) = (&m.0, m.1);
+                let Ok(obj) = self.ix.mem.bytes(addr, size as usize) else {
+                    return;
+                };
+                let words = size / 8;
+                let mut base = 0u64;
+                while base < words {
+                    for &o in offsets {
+                        let i = base + u64::from(o);
+                        if i >= words {
+                            break;
+                        }
+                        let at = (i * 8) as usize;
+                        self.pointer(u64::from_le_bytes(obj[at..at + 8].try_into().unwrap()));
+                    }
+                    base += stride;
+                }
+            }
+            None => {
+                self.conservative.fetch_add(1, Ordering::Relaxed);
+                self.scan_words(addr, size, |_| true);
+            }
+        }
+    }
+}
+
+/// A type's pointer mask padded with scalar words to the type's size: the pattern that
+/// repeats over an object holding several elements.
+fn mask_with_stride(mut m: Vec<bool>, size: u64) -> Vec<bool> {
+    if !m.iter().any(|&p| p) {
+        return Vec::new();
+    }
+    let stride = (size / 8) as usize;
+    m.resize(stride.max(m.len()), false);
+    m
+}
+
+fn tally(inp: MarkInput<'_>, ix: Index<'_>, conservative: u64, problems: Vec<String>) -> Reach {
+    let marks: Vec<u64> = ix.marks.into_iter().map(AtomicU64::into_inner).collect();
+    let classes = inp.heap.class_sizes.len().max(1);
+    let mut by: Vec<ClassReach> = (0..classes)
+        .map(|c| ClassReach {
+            class: c as u8,
+            size: inp.heap.class_sizes.get(c).copied().unwrap_or(0),
+            ..ClassReach::default()
+        })
+        .collect();
+    let bit = |v: &[u64], b: u64| v[(b / 64) as usize] >> (b % 64) & 1 == 1;
+    for s in &ix.spans {
+        let cr = &mut by[((s.spanclass >> 1) as usize).min(classes - 1)];
+        for i in 0..s.nelems as u64 {
+            let b = s.bit + i;
+            if !bit(&ix.alloc, b) {
+                continue;
+            }
+            cr.allocated_objects += 1;
+            if bit(&marks, b) {
+                cr.reachable_objects += 1;
+                cr.reachable_bytes += s.elemsize;
+            } else {
+                cr.garbage_objects += 1;
+                cr.garbage_bytes += s.elemsize;
+            }
+        }
+    }
+    let mut r = Reach {
+        mechanism: match ix.mechanism {
+            Mechanism::ArenaBitmap { .. } => "arena_bitmap",
+            Mechanism::Headers => "span_bits_headers_large_type",
+        },
+        conservative_objects: conservative,
+        problems,
+        roots_by_kind: inp.roots.by_kind(),
+        ..Reach::default()
+    };
+    for c in &by {
+        r.allocated_objects += c.allocated_objects;
+        r.allocated_bytes += c.reachable_bytes + c.garbage_bytes;
+        r.reachable_objects += c.reachable_objects;
+        r.reachable_bytes += c.reachable_bytes;
+        r.garbage_objects += c.garbage_objects;
+        r.garbage_bytes += c.garbage_bytes;
+    }
+    r.by_class = by.into_iter().filter(|c| c.allocated_objects > 0).collect();
+    r.spans = Arc::new(ix.spans);
+    r.marks = Arc::new(marks);
+    r.alloc = Arc::new(ix.alloc);
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_bits_at_unaligned_offsets() {
+        let mut g = vec![0u64; 3];
+        merge_bits(&mut g, 60, &[0b1_1111, 1]);
+        // Bits 60..65 and 124.
+        assert_eq!(g[0], 0xf << 60);
+        assert_eq!(g[1], 1 | 1 << 60);
+        assert_eq!(g[2], 0);
+        let mut g = vec![0u64; 2];
+        merge_bits(&mut g, 64, &[u64::MAX]);
+        assert_eq!(g, vec![0, u64::MAX]);
+    }
+
+    #[test]
+    fn type_mask_repeats_with_the_type_size() {
+        // A 24-byte element with a pointer in its first word: 1,0,0 per element.
+        assert_eq!(mask_with_stride(vec![true], 24), vec![true, false, false]);
+        // No pointer at all: nothing to scan.
+        assert!(mask_with_stride(vec![false, false], 16).is_empty());
+        // A mask longer than the size (never in practice) is kept whole.
+        assert_eq!(mask_with_stride(vec![true, true], 8), vec![true, true]);
+    }
+
+    #[test]
+    fn root_masks_select_words() {
+        let m = RootMask::Bits(vec![0b101, 0b1]);
+        let sel: Vec<u64> = (0..16).filter(|&i| m.word(i)).collect();
+        assert_eq!(sel, vec![0, 2, 8]);
+        assert!(RootMask::AllWords.word(1000));
+    }
+}

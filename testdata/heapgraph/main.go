@@ -1,0 +1,207 @@
+// Command heapgraph builds a heap whose reachability is known, records it in a sidecar JSON
+// file and crashes, so that goheap's heap-graph test can compare its marking with it.
+//
+// Usage:
+//
+//	GOTRACEBACK=crash heapgraph flushed [SIDECAR]
+//
+// Before the last GC the program keeps alive:
+//   - from globals: globalNodes (globalCount nodes of 48 bytes) and a linked list of
+//     listCount nodes reached from the single pointer globalList;
+//   - from one goroutine's stack only: a linked list of stackCount 80-byte nodes whose head
+//     is a local variable of stackHolder, blocked on a channel.
+//
+// After the last GC (and runtime.ReadMemStats) it allocates:
+//   - an object (finalObj) reachable only through its finalizer (runtime.SetFinalizer), which
+//     holds a list of finalChildren nodes;
+//   - garbage it drops at once: garbageScan 64-byte objects with pointers, garbageNoscan
+//     112-byte pointer-free objects and garbageLarge 40 KiB pointer-free objects. Nothing
+//     else is allocated after the last GC, so the core holds exactly this garbage.
+//
+// The sidecar's "heapgraph" member records the counts, sizes and one address of each kind.
+package main
+
+import (
+	"goheap.test/sidecar"
+	"os"
+	"runtime"
+	"unsafe"
+)
+
+const program = "heapgraph"
+
+const (
+	globalCount   = 1000
+	listCount     = 500
+	stackCount    = 300
+	finalChildren = 20
+	garbageScan   = 200 // 64-byte objects with pointers (size class 64)
+	garbageNoscan = 100 // 112-byte pointer-free objects (size class 112)
+	garbageLarge  = 2   // 40 KiB pointer-free objects (5 pages each)
+	largeSize     = 40 << 10
+)
+
+// gnode is 48 bytes with one pointer.
+type gnode struct {
+	next *gnode
+	pad  [5]int
+}
+
+// snode is 80 bytes with one pointer.
+type snode struct {
+	next *snode
+	pad  [9]int
+}
+
+// fnode is 96 bytes with one pointer.
+type fnode struct {
+	child *snode
+	pad   [11]int
+}
+
+// scanGarbage is 64 bytes with one pointer.
+type scanGarbage struct {
+	p   *int
+	pad [7]int
+}
+
+var (
+	globalNodes []*gnode
+	globalList  *gnode
+
+	// Addresses (not pointers: they keep nothing alive).
+	globalAddr, listTailAddr, stackHeadAddr, stackTailAddr   uintptr
+	finalAddr, finalChildAddr, garbageAddr, garbageLargeAddr uintptr
+
+	stackReady   = make(chan struct{})
+	stackRelease = make(chan struct{})
+	sink         any
+	never        chan int
+)
+
+//go:noinline
+func buildChain(n int) (*snode, *snode) {
+	var head, tail *snode
+	for i := 0; i < n; i++ {
+		s := &snode{next: head}
+		if tail == nil {
+			tail = s
+		}
+		head = s
+	}
+	return head, tail
+}
+
+// stackHolder keeps its list in a local variable only.
+func stackHolder() {
+	head, tail := buildChain(stackCount)
+	stackHeadAddr, stackTailAddr = uintptr(unsafe.Pointer(head)), uintptr(unsafe.Pointer(tail))
+	stackReady <- struct{}{}
+	<-stackRelease
+	runtime.KeepAlive(head)
+}
+
+//go:noinline
+func finalizerOnly() {
+	f := &fnode{}
+	var last *snode
+	for i := 0; i < finalChildren; i++ {
+		last = &snode{next: f.child}
+		f.child = last
+	}
+	finalAddr, finalChildAddr = uintptr(unsafe.Pointer(f)), uintptr(unsafe.Pointer(last))
+	runtime.SetFinalizer(f, func(*fnode) {})
+}
+
+//go:noinline
+func dropGarbage() {
+	for i := 0; i < garbageScan; i++ {
+		g := &scanGarbage{}
+		garbageAddr = uintptr(unsafe.Pointer(g))
+		sink = g
+	}
+	for i := 0; i < garbageNoscan; i++ {
+		sink = new([112]byte)
+	}
+	for i := 0; i < garbageLarge; i++ {
+		b := new([largeSize]byte)
+		garbageLargeAddr = uintptr(unsafe.Pointer(b))
+		sink = b
+	}
+	sink = nil
+}
+
+func main() {
+	if len(os.Args) < 2 || len(os.Args) > 3 || os.Args[1] != "flushed" {
+		println("usage: " + program + " flushed [SIDECAR]")
+		os.Exit(2)
+	}
+	sidecarPath := "sidecar.json"
+	if len(os.Args) == 3 {
+		sidecarPath = os.Args[2]
+	}
+	waitForGcore := os.Getenv("GOHEAP_WAIT_FOR_GCORE") == "1"
+	globalNodes = make([]*gnode, globalCount)
+	for i := range globalNodes {
+		globalNodes[i] = &gnode{}
+	}
+	globalAddr = uintptr(unsafe.Pointer(globalNodes[globalCount/2]))
+	var tail *gnode
+	for i := 0; i < listCount; i++ {
+		globalList = &gnode{next: globalList}
+		if tail == nil {
+			tail = globalList
+		}
+	}
+	listTailAddr = uintptr(unsafe.Pointer(tail))
+	go stackHolder()
+	<-stackReady
+
+	// Start the finalizer goroutine now (its first use allocates it).
+	warm := &fnode{}
+	runtime.SetFinalizer(warm, func(*fnode) {})
+	runtime.SetFinalizer(warm, nil)
+	runtime.KeepAlive(warm)
+
+	sidecar.WarmUpRuntime()
+	sidecar.Open(program, sidecarPath)
+	runtime.GC()
+	runtime.GC()
+	sidecar.ReadSettledMemStats()
+
+	// After the last GC: an object kept only by its finalizer, and known garbage.
+	finalizerOnly()
+	dropGarbage()
+	// post_alloc stays 0: this program's later allocations are described by its own fields.
+	sidecar.Write("flushed", 0, 0, func(b []byte) []byte {
+		b = append(b, `,"heapgraph":{`...)
+		b = sidecar.AppendField(b, true, "global_count", globalCount)
+		b = sidecar.AppendField(b, false, "list_count", listCount)
+		b = sidecar.AppendField(b, false, "stack_count", stackCount)
+		b = sidecar.AppendField(b, false, "final_children", finalChildren)
+		b = sidecar.AppendField(b, false, "garbage_objects", garbageScan+garbageNoscan+garbageLarge)
+		b = sidecar.AppendField(b, false, "garbage_bytes", garbageScan*64+garbageNoscan*112+garbageLarge*largeSize)
+		for _, f := range []struct {
+			name string
+			v    uintptr
+		}{
+			{"global_addr", globalAddr}, {"list_tail_addr", listTailAddr},
+			{"stack_head_addr", stackHeadAddr}, {"stack_tail_addr", stackTailAddr},
+			{"final_addr", finalAddr}, {"final_child_addr", finalChildAddr},
+			{"garbage_addr", garbageAddr}, {"garbage_large_addr", garbageLargeAddr},
+		} {
+			b = sidecar.AppendField(b, false, f.name, uint64(f.v))
+		}
+		return append(b, '}')
+	})
+	crashInner(waitForGcore)
+}
+
+//go:noinline
+func crashInner(waitForGcore bool) {
+	if waitForGcore {
+		sidecar.WriteAll(1, sidecar.ReadyMsg)
+		<-never
+	}
+	panic("heapgraph: deliberate crash")
+}
