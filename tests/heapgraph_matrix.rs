@@ -4,6 +4,23 @@
 //! kept only by globals, by one goroutine's stack or by a finalizer must be reachable, and a
 //! dropped object garbage.
 //!
+//! `histogram` on the same cores: its rows (typed, unknown per size class, garbage) add up to
+//! the heap walk's HeapObjects and HeapAlloc, the garbage row is the dropped garbage, and the
+//! program's own typed objects have exactly the counts it recorded, each recorded object the
+//! right type and source. What is expected per version, and why:
+//!
+//! - Go 1.22+ store the type of scan objects above 512 B in a malloc header: the backing
+//!   arrays `[]*main.tnode`, `[]main.rec`, `[]*main.gnode` and `[]interface {}` are typed by
+//!   it (`header`). The head of `globalList` is typed by the global's DWARF type (`global`).
+//!   From them, by propagation: every `main.gnode` (`globalCount` + `listCount`),
+//!   `main.tnode` and `main.tleaf` (pointer fields), `main.tbox` (the interfaces' type words).
+//! - Go 1.21 stores no types: only the globals' DWARF types start propagation. The globals
+//!   are slices and pointers, so the same counts are expected, but the backing arrays are
+//!   typed from the slice globals (`global`), not by a header.
+//! - Objects reached only from a goroutine's stack or a finalizer (`main.snode`,
+//!   `main.fnode`) stay unknown on every version: frames are not typed yet; the test does not
+//!   count them.
+//!
 //! Why the garbage can be exact: after `runtime.GC()` returns, sweeping is done, so every
 //! allocated slot was marked by that GC. From then on the program allocates nothing but the
 //! finalizer-only object and its children (reachable) and the dropped garbage, and the
@@ -39,6 +56,10 @@ fn heapgraph_matrix() {
             "final_child_addr",
             "garbage_addr",
             "garbage_large_addr",
+            "tnode_addr",
+            "tleaf_addr",
+            "recs_addr",
+            "box_addr",
         ];
         let cmd = format!(
             "heapgraph -roots {}",
@@ -48,7 +69,16 @@ fn heapgraph_matrix() {
                 .collect::<Vec<_>>()
                 .join(" ")
         );
-        let out = goheap_json(&case.join("exe"), &case.join("core"), &["overview", &cmd]);
+        let out = goheap_json(
+            &case.join("exe"),
+            &case.join("core"),
+            &[
+                "overview",
+                &cmd,
+                "histogram",
+                "histo -top 3 -sort count -type main.",
+            ],
+        );
         let ov = &out[0]["data"];
         let g = &out[1]["data"];
         let mut fail = |m: String| failures.push(format!("{variant}: {m}"));
@@ -115,8 +145,129 @@ fn heapgraph_matrix() {
                 g["conservative_objects"]
             ));
         }
+        check_histogram(variant, &out[2]["data"], g, h, ov, &names, &mut fail);
+        // The alias and the flags: 3 rows, names containing "main.", by count.
+        let sel = out[3]["data"]["rows"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let counts: Vec<u64> = sel.iter().map(|r| u(&r["count"])).collect();
+        if sel.len() != 3
+            || sel
+                .iter()
+                .any(|r| !r["type"].as_str().unwrap_or("").contains("main."))
+            || counts.windows(2).any(|w| w[0] < w[1])
+        {
+            fail(format!("histo -top 3 -sort count -type main.: {sel:?}"));
+        }
         checked += 1;
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert_eq!(checked, VARIANTS.len());
+}
+
+/// The histogram of one core (see the module comment for what is expected per version).
+fn check_histogram(
+    variant: &str,
+    hist: &serde_json::Value,
+    g: &serde_json::Value,
+    h: &serde_json::Value,
+    ov: &serde_json::Value,
+    names: &[&str],
+    fail: &mut dyn FnMut(String),
+) {
+    let rows = hist["rows"].as_array().cloned().unwrap_or_default();
+    if rows.len() as u64 != u(&hist["total_rows"]) {
+        fail(format!(
+            "histogram shows {} of {} rows without -top",
+            rows.len(),
+            hist["total_rows"]
+        ));
+    }
+    for r in &rows {
+        if !(r["type"].is_string() && r["count"].is_u64() && r["bytes"].is_u64()) {
+            fail(format!("histogram row without type, count and bytes: {r}"));
+        }
+    }
+    let (objects, bytes) = rows
+        .iter()
+        .fold((0, 0), |(o, b), r| (o + u(&r["count"]), b + u(&r["bytes"])));
+    let heap_objects = common::counter(ov, "HeapObjects").0;
+    let heap_alloc = common::counter(ov, "HeapAlloc").0;
+    if (objects, bytes) != (heap_objects, heap_alloc) {
+        fail(format!(
+            "histogram rows add up to {objects} objects / {bytes} bytes, the heap walk has \
+             {heap_objects} / {heap_alloc}"
+        ));
+    }
+    if (u(&hist["total_objects"]), u(&hist["total_bytes"])) != (objects, bytes) {
+        fail("histogram totals differ from the sum of its rows".into());
+    }
+    let row = |name: &str| rows.iter().find(|r| r["type"] == name);
+    let garbage = row("garbage").map_or((0, 0), |r| (u(&r["count"]), u(&r["bytes"])));
+    if garbage != (u(&g["garbage_objects"]), u(&g["garbage_bytes"])) {
+        fail(format!(
+            "histogram garbage row {garbage:?} differs from heapgraph's"
+        ));
+    }
+    let unknown_and_typed: u64 = rows
+        .iter()
+        .filter(|r| r["kind"] != "garbage")
+        .map(|r| u(&r["count"]))
+        .sum();
+    if unknown_and_typed != u(&g["reachable_objects"]) {
+        fail(format!(
+            "typed + unknown rows count {unknown_and_typed}, reachable objects are {}",
+            g["reachable_objects"]
+        ));
+    }
+    let count = |name: &str| row(name).map_or(0, |r| u(&r["count"]));
+    let types_stored = !variant.starts_with("go1.21");
+    if hist["types_stored"] != types_stored {
+        fail(format!("types_stored is {}", hist["types_stored"]));
+    }
+    let (tc, rc, bc) = (u(&h["typed_count"]), u(&h["rec_count"]), u(&h["box_count"]));
+    let gnodes = u(&h["global_count"]) + u(&h["list_count"]);
+    let want: [(&str, u64); 8] = [
+        ("main.tnode", tc),
+        ("main.tleaf", tc + rc),
+        ("main.tbox", bc),
+        ("main.gnode", gnodes),
+        ("[]*main.tnode", 1),
+        ("[]*main.gnode", 1),
+        ("[]main.rec", 1),
+        ("[]interface {}", 1),
+    ];
+    for (name, n) in want {
+        if count(name) != n {
+            fail(format!(
+                "histogram: {} {name}, the program keeps {n}",
+                count(name)
+            ));
+        }
+    }
+    // Each recorded object's type and how it was learned.
+    let want_types = [
+        ("global_addr", "main.gnode", "field"),
+        ("list_tail_addr", "main.gnode", "field"),
+        ("tnode_addr", "main.tnode", "field"),
+        ("tleaf_addr", "main.tleaf", "field"),
+        (
+            "recs_addr",
+            "[]main.rec",
+            if types_stored { "header" } else { "global" },
+        ),
+        ("box_addr", "main.tbox", "iface"),
+    ];
+    for (addr, ty, how) in want_types {
+        let i = names.iter().position(|n| *n == addr).unwrap();
+        let a = &g["addresses"][i];
+        let (want_t, want_how) = (serde_json::json!(ty), serde_json::json!(how));
+        if a["type"] != want_t || a["type_source"] != want_how {
+            fail(format!(
+                "{addr} has type {} from {}, want {want_t} from {want_how}",
+                a["type"], a["type_source"]
+            ));
+        }
+    }
 }

@@ -112,6 +112,35 @@ pub static COMMANDS: &[CommandSpec] = &[
         run: heap_cmds::heapgraph,
     },
     CommandSpec {
+        name: "histogram",
+        aliases: &["histo"],
+        group: Group::Heap,
+        usage: "histogram [-top N] [-sort bytes|count] [-type TEXT]",
+        summary: "Every allocated object grouped by type: count, bytes, average, % of live.",
+        help: "Marks the heap (as `heapgraph` does), types the reachable objects and groups \
+               them by type: count, bytes, average size and share of the live heap, largest \
+               first. Types come from the runtime (Go 1.22+: malloc headers and largeType of \
+               scan objects) and from globals typed by DWARF, and are propagated along typed \
+               pointers, slices, strings and interfaces; objects still of unknown type are \
+               grouped by size class and scan/noscan, and garbage (allocated but unreachable) \
+               is one row, so that the rows add up to the heap. Go 1.21 stores no types: only \
+               what typed globals reach is typed there. Bytes are slot bytes (the size class). -type keeps the rows whose name \
+               contains TEXT (a plain substring, not a regular expression).",
+        flags: &[
+            FlagSpec::value("top", "N", "Only the first N rows."),
+            FlagSpec::value("sort", "KEY", "Order rows by bytes (default) or count.")
+                .choices(&["bytes", "count"]),
+            FlagSpec::value(
+                "type",
+                "TEXT",
+                "Only rows whose type name contains TEXT (substring match).",
+            ),
+        ],
+        max_positional: Some(0),
+        format_suffix: false,
+        run: heap_cmds::histogram,
+    },
+    CommandSpec {
         name: "spans",
         aliases: &[],
         group: Group::Heap,

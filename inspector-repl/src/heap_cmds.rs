@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
+use inspector_core::analysis::histogram::{HistoRow, SortBy};
 use inspector_core::analysis::overview::Overview;
 use inspector_core::analysis::spans::{self, SpanFilter};
 use inspector_core::runtime::heap::{Span, SpanState};
@@ -330,7 +331,10 @@ pub fn heapgraph(ctx: &mut Context, args: &Args) -> Result<Output, CmdError> {
         let _ = writeln!(w);
     }
     for &a in &addrs {
-        let _ = writeln!(w, "{a:#x}: {}", state(r.is_reachable(a)));
+        let ty = g.types.type_of(r, a).map_or_else(String::new, |(t, how)| {
+            format!(" ({t}, from {})", how.name())
+        });
+        let _ = writeln!(w, "{a:#x}: {}{ty}", state(r.is_reachable(a)));
     }
     if !addrs.is_empty() {
         let _ = writeln!(w);
@@ -383,10 +387,11 @@ pub fn heapgraph(ctx: &mut Context, args: &Args) -> Result<Output, CmdError> {
     }
     let _ = writeln!(
         w,
-        "\npointer maps: {}; roots {:.0} ms, marking {:.0} ms",
+        "\npointer maps: {}; roots {:.0} ms, marking {:.0} ms, types {:.0} ms",
         r.mechanism,
         g.roots_time.as_secs_f64() * 1e3,
-        g.mark_time.as_secs_f64() * 1e3
+        g.mark_time.as_secs_f64() * 1e3,
+        g.types_time.as_secs_f64() * 1e3
     );
     if r.conservative_objects > 0 {
         let _ = writeln!(
@@ -414,7 +419,15 @@ pub fn heapgraph(ctx: &mut Context, args: &Args) -> Result<Output, CmdError> {
         "mechanism": r.mechanism,
         "conservative_objects": r.conservative_objects,
         "problems": problems,
-        "addresses": addrs.iter().map(|&a| json!({"address": a, "state": state(r.is_reachable(a))})).collect::<Vec<_>>(),
+        "addresses": addrs.iter().map(|&a| {
+            let t = g.types.type_of(r, a);
+            json!({
+                "address": a,
+                "state": state(r.is_reachable(a)),
+                "type": t.as_ref().map(|t| &t.0),
+                "type_source": t.map(|t| t.1.name()),
+            })
+        }).collect::<Vec<_>>(),
         "root_list": if list_roots {
             Value::Array(g.roots.list.iter().map(|root| json!({
                 "kind": root.kind.name(),
@@ -429,6 +442,7 @@ pub fn heapgraph(ctx: &mut Context, args: &Args) -> Result<Output, CmdError> {
         },
         "roots_ms": g.roots_time.as_secs_f64() * 1e3,
         "mark_ms": g.mark_time.as_secs_f64() * 1e3,
+        "types_ms": g.types_time.as_secs_f64() * 1e3,
     });
     Ok(Output::new(t, data))
 }
@@ -441,4 +455,82 @@ fn root_ptr_words(root: &inspector_core::runtime::roots::Root) -> u64 {
         RootMask::AllWords => root.size / 8,
         RootMask::Object => 1,
     }
+}
+
+/// `histogram`: the reachable objects by type, unknown groups and garbage (rows add up to the
+/// heap walk's allocated objects and bytes).
+pub fn histogram(ctx: &mut Context, args: &Args) -> Result<Output, CmdError> {
+    let sort = match args.flag_str("sort") {
+        None | Some("bytes") => SortBy::Bytes,
+        Some("count") => SortBy::Count,
+        Some(v) => {
+            return Err(CmdError::usage(format!(
+                "histogram: -sort {v}: expected bytes or count"
+            )))
+        }
+    };
+    let top = args.flag_u64("top")?.map(|n| n as usize);
+    let filter = args.flag_str("type");
+    let s = ctx.session()?;
+    let g = s.heap_graph().map_err(CmdError::failed)?;
+    let mut h = g.histogram.clone();
+    h.sort(sort);
+    let rows = h.select(filter, top);
+    let mut t = String::new();
+    let w = &mut t;
+    let _ = writeln!(
+        w,
+        "{:>12} {:>16} {:>10} {:>7}  type",
+        "count", "bytes", "average", "% live"
+    );
+    for r in &rows {
+        let pct = h
+            .percent_of_live(r)
+            .map_or_else(|| "-".to_string(), |p| format!("{p:.2}"));
+        let _ = writeln!(
+            w,
+            "{:>12} {:>16} {:>10} {:>7}  {}",
+            thousands(r.count),
+            thousands(r.bytes),
+            thousands(r.average()),
+            pct,
+            r.type_name
+        );
+    }
+    if rows.len() < h.rows.len() {
+        let _ = writeln!(w, "({} of {} rows shown)", rows.len(), h.rows.len());
+    }
+    let _ = writeln!(
+        w,
+        "{:>12} {:>16} {:>10} {:>7}  total (allocated heap; live {} bytes, typed {} objects / {} bytes)",
+        thousands(h.total_objects),
+        thousands(h.total_bytes),
+        thousands(h.total_bytes.checked_div(h.total_objects).unwrap_or(0)),
+        "",
+        thousands(h.live_bytes),
+        thousands(h.typed_objects),
+        thousands(h.typed_bytes)
+    );
+    let row_json = |r: &HistoRow| {
+        json!({
+            "type": r.type_name,
+            "kind": r.kind,
+            "count": r.count,
+            "bytes": r.bytes,
+            "average": r.average(),
+            "percent_of_live": h.percent_of_live(r),
+            "sources": r.sources.iter().map(|(src, n)| json!({"source": src.name(), "count": n})).collect::<Vec<_>>(),
+        })
+    };
+    let data = json!({
+        "rows": rows.iter().map(|r| row_json(r)).collect::<Vec<_>>(),
+        "total_rows": h.rows.len(),
+        "total_objects": h.total_objects,
+        "total_bytes": h.total_bytes,
+        "live_bytes": h.live_bytes,
+        "typed_objects": h.typed_objects,
+        "typed_bytes": h.typed_bytes,
+        "types_stored": g.reach.types_stored(),
+    });
+    Ok(Output::new(t, data))
 }

@@ -9,7 +9,13 @@
 //   - from globals: globalNodes (globalCount nodes of 48 bytes) and a linked list of
 //     listCount nodes reached from the single pointer globalList;
 //   - from one goroutine's stack only: a linked list of stackCount 80-byte nodes whose head
-//     is a local variable of stackHolder, blocked on a channel.
+//     is a local variable of stackHolder, blocked on a channel;
+//   - objects whose types goheap must learn (Go 1.22+), from globals: typedNodes (a
+//     []*tnode backing array of typedCount pointers: typed by its malloc header) whose
+//     tnodes and their tleafs are typed through their pointers; recs (one []rec backing
+//     array of recCount structs, 1,440 bytes: typed by its header) whose tleafs are typed
+//     through their pointers; boxes (a []any of boxCount interfaces, each a *tbox: typed
+//     through the interface's type word).
 //
 // After the last GC (and runtime.ReadMemStats) it allocates:
 //   - an object (finalObj) reachable only through its finalizer (runtime.SetFinalizer), which
@@ -39,7 +45,27 @@ const (
 	garbageNoscan = 100 // 112-byte pointer-free objects (size class 112)
 	garbageLarge  = 2   // 40 KiB pointer-free objects (5 pages each)
 	largeSize     = 40 << 10
+	typedCount    = 400
+	recCount      = 60
+	boxCount      = 100
 )
+
+// tnode is 40 bytes (size class 48) with pointers; tleaf 24 bytes without; rec 24 bytes with
+// one pointer; tbox 32 bytes without pointers.
+type tnode struct {
+	leaf *tleaf
+	name string
+	pad  [2]int
+}
+
+type tleaf struct{ v [3]int64 }
+
+type rec struct {
+	p    *tleaf
+	a, b int
+}
+
+type tbox struct{ a, b, c, d int64 }
 
 // gnode is 48 bytes with one pointer.
 type gnode struct {
@@ -68,10 +94,14 @@ type scanGarbage struct {
 var (
 	globalNodes []*gnode
 	globalList  *gnode
+	typedNodes  []*tnode
+	recs        []rec
+	boxes       []any
 
 	// Addresses (not pointers: they keep nothing alive).
 	globalAddr, listTailAddr, stackHeadAddr, stackTailAddr   uintptr
 	finalAddr, finalChildAddr, garbageAddr, garbageLargeAddr uintptr
+	tnodeAddr, tleafAddr, recsAddr, boxAddr                  uintptr
 
 	stackReady   = make(chan struct{})
 	stackRelease = make(chan struct{})
@@ -99,6 +129,26 @@ func stackHolder() {
 	stackReady <- struct{}{}
 	<-stackRelease
 	runtime.KeepAlive(head)
+}
+
+//go:noinline
+func buildTyped() {
+	typedNodes = make([]*tnode, typedCount)
+	for i := range typedNodes {
+		typedNodes[i] = &tnode{leaf: &tleaf{}, name: "typed"}
+	}
+	recs = make([]rec, recCount)
+	for i := range recs {
+		recs[i].p = &tleaf{}
+	}
+	boxes = make([]any, boxCount)
+	for i := range boxes {
+		boxes[i] = &tbox{}
+	}
+	tnodeAddr = uintptr(unsafe.Pointer(typedNodes[typedCount/2]))
+	tleafAddr = uintptr(unsafe.Pointer(recs[recCount/2].p))
+	recsAddr = uintptr(unsafe.Pointer(&recs[0]))
+	boxAddr = uintptr(unsafe.Pointer(boxes[boxCount/2].(*tbox)))
 }
 
 //go:noinline
@@ -154,6 +204,7 @@ func main() {
 		}
 	}
 	listTailAddr = uintptr(unsafe.Pointer(tail))
+	buildTyped()
 	go stackHolder()
 	<-stackReady
 
@@ -179,6 +230,9 @@ func main() {
 		b = sidecar.AppendField(b, false, "list_count", listCount)
 		b = sidecar.AppendField(b, false, "stack_count", stackCount)
 		b = sidecar.AppendField(b, false, "final_children", finalChildren)
+		b = sidecar.AppendField(b, false, "typed_count", typedCount)
+		b = sidecar.AppendField(b, false, "rec_count", recCount)
+		b = sidecar.AppendField(b, false, "box_count", boxCount)
 		b = sidecar.AppendField(b, false, "garbage_objects", garbageScan+garbageNoscan+garbageLarge)
 		b = sidecar.AppendField(b, false, "garbage_bytes", garbageScan*64+garbageNoscan*112+garbageLarge*largeSize)
 		for _, f := range []struct {
@@ -189,6 +243,8 @@ func main() {
 			{"stack_head_addr", stackHeadAddr}, {"stack_tail_addr", stackTailAddr},
 			{"final_addr", finalAddr}, {"final_child_addr", finalChildAddr},
 			{"garbage_addr", garbageAddr}, {"garbage_large_addr", garbageLargeAddr},
+			{"tnode_addr", tnodeAddr}, {"tleaf_addr", tleafAddr},
+			{"recs_addr", recsAddr}, {"box_addr", boxAddr},
 		} {
 			b = sidecar.AppendField(b, false, f.name, uint64(f.v))
 		}

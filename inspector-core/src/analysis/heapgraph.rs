@@ -1,11 +1,15 @@
 //! The heap graph of a session: its roots ([`crate::runtime::roots`]) and what marking from
-//! them reaches ([`super::mark`]), computed once per session ([`Session::heap_graph`]).
+//! them reaches ([`super::mark`]), the reachable objects' types ([`super::objtypes`]) and their
+//! histogram, computed once per session ([`Session::heap_graph`]).
 
 use std::time::{Duration, Instant};
 
+use super::histogram::Histogram;
 use super::mark::{self, MarkInput, Reach};
+use super::objtypes::{self, ObjectTypes};
+use crate::binary::dwarf::{DwarfIndex, VariableType};
 use crate::runtime::layout::{LayoutError, RootLayouts};
-use crate::runtime::roots::{RootInput, Roots};
+use crate::runtime::roots::{RootInput, RootKind, Roots};
 use crate::runtime::RuntimeError;
 use crate::session::{Session, SessionError};
 
@@ -14,9 +18,13 @@ use crate::session::{Session, SessionError};
 pub struct HeapGraph {
     pub roots: Roots,
     pub reach: Reach,
+    /// Types of the reachable objects ([`objtypes`]) and the histogram built from them.
+    pub types: ObjectTypes,
+    pub histogram: Histogram,
     /// Time spent enumerating roots and marking (the heap walk and goroutines excluded).
     pub roots_time: Duration,
     pub mark_time: Duration,
+    pub types_time: Duration,
 }
 
 impl HeapGraph {
@@ -57,11 +65,45 @@ impl HeapGraph {
             types: objects.types(s.memory()),
             roots: &roots,
         });
+        let mark_time = t1.elapsed();
+        let t2 = Instant::now();
+        let globals = typed_globals(dwarf, s.rt.bias, &roots);
+        let types = objtypes::compute(
+            s.memory(),
+            &objects.types(s.memory()),
+            &objects.layouts.consts,
+            &reach,
+            &globals,
+            s.rt.layouts.consts.page_size,
+        );
+        let histogram = Histogram::compute(&reach, &types);
         Ok(HeapGraph {
             roots,
             reach,
+            types,
+            histogram,
             roots_time,
-            mark_time: t1.elapsed(),
+            mark_time,
+            types_time: t2.elapsed(),
         })
     }
+}
+
+/// (address, size, type) of each global that is a `data`/`bss` root and whose DWARF type
+/// names its runtime type; addresses with the load bias applied.
+fn typed_globals(dwarf: &DwarfIndex, bias: u64, roots: &Roots) -> Vec<(u64, u64, VariableType)> {
+    let by_name: std::collections::HashMap<&str, (u64, u64)> = roots
+        .list
+        .iter()
+        .filter(|r| matches!(r.kind, RootKind::Data | RootKind::Bss))
+        .map(|r| (&*r.name, (r.addr, r.size)))
+        .collect();
+    dwarf
+        .typed_variables()
+        .into_iter()
+        .filter_map(|(name, addr, typ)| {
+            let &(a, size) = by_name.get(name.as_str())?;
+            (a == addr.wrapping_add(bias)).then_some((a, size, typ))
+        })
+        .collect()
 }

@@ -31,16 +31,16 @@ use crate::target::{Memory, MemoryExt};
 
 /// Per-span facts the marker needs, read once.
 #[derive(Debug, Clone)]
-struct SpanMeta {
-    base: u64,
-    elemsize: u64,
-    nelems: u32,
-    npages: u64,
-    spanclass: u8,
+pub(crate) struct SpanMeta {
+    pub(crate) base: u64,
+    pub(crate) elemsize: u64,
+    pub(crate) nelems: u32,
+    pub(crate) npages: u64,
+    pub(crate) spanclass: u8,
     /// Offset of the span's first slot in the global bit vectors.
-    bit: u64,
+    pub(crate) bit: u64,
     /// Go 1.22+: `mspan.largeType`.
-    large_type: u64,
+    pub(crate) large_type: u64,
 }
 
 /// Live and garbage figures of one size class (0: large objects).
@@ -79,6 +79,17 @@ pub struct Reach {
 }
 
 impl Reach {
+    /// The in-use spans in address order, the allocation bits and the mark bits (one bit per
+    /// slot, each span's slots from its `bit`).
+    pub(crate) fn index(&self) -> (&[SpanMeta], &[u64], &[u64]) {
+        (&self.spans, &self.alloc, &self.marks)
+    }
+
+    /// Whether the runtime stores object types (malloc headers, `largeType`).
+    pub fn types_stored(&self) -> bool {
+        self.mechanism == "span_bits_headers_large_type"
+    }
+
     /// Whether the object containing `addr` is reachable (`None`: not an allocated heap slot).
     pub fn is_reachable(&self, addr: u64) -> Option<bool> {
         let i = self

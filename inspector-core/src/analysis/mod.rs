@@ -4,7 +4,9 @@
 pub mod fields;
 pub mod goroutine_view;
 pub mod heapgraph;
+pub mod histogram;
 pub mod mark;
+pub mod objtypes;
 pub mod overview;
 pub mod region;
 pub mod spans;

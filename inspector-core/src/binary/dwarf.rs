@@ -50,6 +50,8 @@ pub struct DwarfIndex {
     types: HashMap<String, DieRef>,
     constants: HashMap<String, i64>,
     variables: HashMap<String, (u64, Option<DieRef>)>,
+    /// `.debug_info` offset of each global variable's `DW_AT_type`, by variable name.
+    variable_types: HashMap<String, usize>,
     /// `.debug_info` offset where each unit starts, parallel to `units`.
     unit_starts: Vec<usize>,
 }
@@ -91,6 +93,7 @@ impl DwarfIndex {
             types: HashMap::new(),
             constants: HashMap::new(),
             variables: HashMap::new(),
+            variable_types: HashMap::new(),
             unit_starts: Vec::new(),
         };
         index.build().map_err(err)?;
@@ -124,6 +127,14 @@ impl DwarfIndex {
                     gimli::DW_TAG_variable => {
                         let addr = variable_addr(&unit, entry)?;
                         if let Some(addr) = addr {
+                            let ty = match entry.attr_value(gimli::DW_AT_type) {
+                                Some(gimli::AttributeValue::UnitRef(o)) => Some(start + o.0),
+                                Some(gimli::AttributeValue::DebugInfoRef(o)) => Some(o.0),
+                                _ => None,
+                            };
+                            if let Some(ty) = ty {
+                                self.variable_types.insert(name.clone(), ty);
+                            }
                             self.variables.insert(name, (addr, None));
                         }
                     }
@@ -180,6 +191,53 @@ impl DwarfIndex {
     /// Link-time address of a global variable.
     pub fn variable_addr(&self, name: &str) -> Option<u64> {
         self.variables.get(name).map(|v| v.0)
+    }
+
+    /// Every global variable whose DWARF type names its runtime type descriptor
+    /// (`DW_AT_go_runtime_type`, following typedefs): name, link-time address and the type,
+    /// sorted by address.
+    pub fn typed_variables(&self) -> Vec<(String, u64, VariableType)> {
+        let mut out: Vec<(String, u64, VariableType)> = self
+            .variable_types
+            .iter()
+            .filter_map(|(name, &off)| {
+                let addr = self.variables.get(name)?.0;
+                let i = self
+                    .unit_starts
+                    .partition_point(|&start| start <= off)
+                    .checked_sub(1)?;
+                let offset = gimli::DebugInfoOffset(off).to_unit_offset(&self.units[i].header)?;
+                let t = self.variable_type(DieRef { unit: i, offset })?;
+                Some((name.clone(), addr, t))
+            })
+            .collect();
+        out.sort_by_key(|v| v.1);
+        out
+    }
+
+    /// The runtime type of the type at `r`, through typedefs; a slice type without one by its
+    /// element (`DW_AT_go_elem`).
+    fn variable_type(&self, r: DieRef) -> Option<VariableType> {
+        let mut r = r;
+        for _ in 0..8 {
+            let unit = &self.units[r.unit];
+            let entry = unit.entry(r.offset).ok()?;
+            if let Some(off) = runtime_type_attr(&entry) {
+                return Some(VariableType::Type(off));
+            }
+            let kind = entry
+                .attr_value(DW_AT_GO_KIND)
+                .and_then(|v| v.udata_value());
+            if kind == Some(GO_KIND_SLICE) {
+                let elem = self.type_ref(r.unit, entry.attr_value(DW_AT_GO_ELEM))?;
+                return match self.variable_type(elem)? {
+                    VariableType::Type(off) => Some(VariableType::SliceOf(off)),
+                    VariableType::SliceOf(_) => None,
+                };
+            }
+            r = self.type_ref(r.unit, entry.attr_value(gimli::DW_AT_type))?;
+        }
+        None
     }
 
     /// True if a type of this name exists.
@@ -295,6 +353,31 @@ impl DwarfIndex {
         }
         Ok(None)
     }
+}
+
+/// Go's `DW_AT_go_runtime_type`: a type's runtime descriptor, as an offset from the module's
+/// type-descriptor base (`moduledata.types`); 0 when absent.
+const DW_AT_GO_RUNTIME_TYPE: gimli::DwAt = gimli::DwAt(0x2904);
+/// Go's `DW_AT_go_kind` and `DW_AT_go_elem`, and the slice kind.
+const DW_AT_GO_KIND: gimli::DwAt = gimli::DwAt(0x2900);
+const DW_AT_GO_ELEM: gimli::DwAt = gimli::DwAt(0x2902);
+const GO_KIND_SLICE: u64 = 23;
+
+/// The type of a global variable, as offsets from the module's type-descriptor base.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VariableType {
+    /// The variable's own runtime type.
+    Type(u64),
+    /// A slice whose DWARF names only its element's runtime type.
+    SliceOf(u64),
+}
+
+fn runtime_type_attr(entry: &gimli::DebuggingInformationEntry<Reader>) -> Option<u64> {
+    match entry.attr_value(DW_AT_GO_RUNTIME_TYPE)? {
+        gimli::AttributeValue::Addr(a) => Some(a),
+        v => v.udata_value(),
+    }
+    .filter(|&v| v != 0)
 }
 
 fn const_value(entry: &gimli::DebuggingInformationEntry<Reader>) -> gimli::Result<Option<i64>> {

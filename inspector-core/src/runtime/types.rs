@@ -79,6 +79,12 @@ impl<'a> TypeReader<'a> {
         }
     }
 
+    /// `moduledata.types`: the base of type-descriptor offsets (DWARF's
+    /// `DW_AT_go_runtime_type`, name offsets).
+    pub fn types_base(&self) -> u64 {
+        self.types
+    }
+
     /// Whether `addr` lies in the module's type-descriptor range.
     pub fn in_module(&self, addr: u64) -> bool {
         self.types <= addr && addr < self.etypes

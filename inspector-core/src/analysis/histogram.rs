@@ -1,0 +1,224 @@
+//! `histogram`: every allocated heap object grouped by type ([`super::objtypes`]). Reachable
+//! objects of a known type give one row per type name; reachable objects of unknown type one
+//! row per size class and scan/noscan (large objects: one per scan/noscan); garbage one row.
+//! The rows therefore add up to the heap walk's allocated objects and bytes. Bytes are slot
+//! bytes (the size class, or the large object's span bytes), as the heap walk counts them.
+
+use super::mark::Reach;
+use super::objtypes::{display_name, ObjectTypes, TypeSource};
+
+/// What a row groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowKind {
+    Typed,
+    Unknown,
+    Garbage,
+}
+
+/// One histogram row.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct HistoRow {
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub kind: RowKind,
+    pub count: u64,
+    pub bytes: u64,
+    /// Objects of the row by how their type was learned (typed rows only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<(TypeSource, u64)>,
+}
+
+impl HistoRow {
+    pub fn average(&self) -> u64 {
+        self.bytes.checked_div(self.count).unwrap_or(0)
+    }
+}
+
+/// The whole histogram.
+#[derive(Debug, Clone, Default)]
+pub struct Histogram {
+    /// Every row, by bytes (largest first), then name.
+    pub rows: Vec<HistoRow>,
+    pub live_bytes: u64,
+    pub total_objects: u64,
+    pub total_bytes: u64,
+    pub typed_objects: u64,
+    pub typed_bytes: u64,
+}
+
+/// Row order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortBy {
+    Bytes,
+    Count,
+}
+
+impl Histogram {
+    /// Group every allocated object.
+    pub fn compute(reach: &Reach, types: &ObjectTypes) -> Histogram {
+        let (spans, alloc, marks) = reach.index();
+        let bit = |v: &[u64], b: u64| v[(b / 64) as usize] >> (b % 64) & 1 == 1;
+        // Typed: per type index, single and multi-element; unknown: per span class.
+        let mut typed = vec![[0u64; 2 + TypeSource::ALL.len()]; types.types.len() * 2];
+        let mut unknown = vec![[0u64; 2]; 256];
+        let mut garbage = [0u64; 2];
+        for s in spans {
+            for slot in 0..u64::from(s.nelems) {
+                let b = s.bit + slot;
+                if !bit(alloc, b) {
+                    continue;
+                }
+                if !bit(marks, b) {
+                    garbage[0] += 1;
+                    garbage[1] += s.elemsize;
+                    continue;
+                }
+                match types.slot(b) {
+                    Some((ti, how, multi)) => {
+                        let r = &mut typed[ti * 2 + usize::from(multi)];
+                        r[0] += 1;
+                        r[1] += s.elemsize;
+                        r[2 + how as usize] += 1;
+                    }
+                    None => {
+                        let r = &mut unknown[s.spanclass as usize];
+                        r[0] += 1;
+                        r[1] += s.elemsize;
+                    }
+                }
+            }
+        }
+        let mut h = Histogram {
+            live_bytes: reach.reachable_bytes,
+            ..Histogram::default()
+        };
+        // Rows by display name (two type descriptors may share a name).
+        let mut by_name: std::collections::BTreeMap<String, HistoRow> = Default::default();
+        for (k, r) in typed.iter().enumerate() {
+            if r[0] == 0 {
+                continue;
+            }
+            let name = display_name(&types.types[k / 2], k % 2 == 1);
+            let row = by_name.entry(name.clone()).or_insert_with(|| HistoRow {
+                type_name: name,
+                kind: RowKind::Typed,
+                count: 0,
+                bytes: 0,
+                sources: Vec::new(),
+            });
+            row.count += r[0];
+            row.bytes += r[1];
+            for (i, src) in TypeSource::ALL.iter().enumerate() {
+                let n = r[2 + i];
+                if n == 0 {
+                    continue;
+                }
+                match row.sources.iter_mut().find(|(s, _)| s == src) {
+                    Some(e) => e.1 += n,
+                    None => row.sources.push((*src, n)),
+                }
+            }
+            h.typed_objects += r[0];
+            h.typed_bytes += r[1];
+        }
+        h.rows.extend(by_name.into_values());
+        let class_size = |sc: usize| {
+            spans
+                .iter()
+                .find(|s| s.spanclass as usize == sc)
+                .map_or(0, |s| s.elemsize)
+        };
+        for (sc, r) in unknown.iter().enumerate() {
+            if r[0] == 0 {
+                continue;
+            }
+            let scan = if sc & 1 == 0 { "scan" } else { "noscan" };
+            let name = if sc >> 1 == 0 {
+                format!("unknown (large, {scan})")
+            } else {
+                format!("unknown (class {}, {} B, {scan})", sc >> 1, class_size(sc))
+            };
+            h.rows.push(HistoRow {
+                type_name: name,
+                kind: RowKind::Unknown,
+                count: r[0],
+                bytes: r[1],
+                sources: Vec::new(),
+            });
+        }
+        if garbage[0] > 0 {
+            h.rows.push(HistoRow {
+                type_name: "garbage".into(),
+                kind: RowKind::Garbage,
+                count: garbage[0],
+                bytes: garbage[1],
+                sources: Vec::new(),
+            });
+        }
+        h.total_objects = h.rows.iter().map(|r| r.count).sum();
+        h.total_bytes = h.rows.iter().map(|r| r.bytes).sum();
+        h.sort(SortBy::Bytes);
+        h
+    }
+
+    /// Sort the rows, largest first (ties by name).
+    pub fn sort(&mut self, by: SortBy) {
+        self.rows.sort_by(|a, b| {
+            let (x, y) = match by {
+                SortBy::Bytes => (a.bytes, b.bytes),
+                SortBy::Count => (a.count, b.count),
+            };
+            y.cmp(&x).then_with(|| a.type_name.cmp(&b.type_name))
+        });
+    }
+
+    /// The rows whose name contains `substr` (all if `None`), at most `top` of them.
+    pub fn select(&self, substr: Option<&str>, top: Option<usize>) -> Vec<&HistoRow> {
+        self.rows
+            .iter()
+            .filter(|r| substr.is_none_or(|s| r.type_name.contains(s)))
+            .take(top.unwrap_or(usize::MAX))
+            .collect()
+    }
+
+    /// A row's share of the live heap, in percent (`None` for the garbage row).
+    pub fn percent_of_live(&self, r: &HistoRow) -> Option<f64> {
+        (r.kind != RowKind::Garbage && self.live_bytes > 0)
+            .then(|| r.bytes as f64 * 100.0 / self.live_bytes as f64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(name: &str, count: u64, bytes: u64) -> HistoRow {
+        HistoRow {
+            type_name: name.into(),
+            kind: RowKind::Typed,
+            count,
+            bytes,
+            sources: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn sort_select_and_percent() {
+        let mut h = Histogram {
+            rows: vec![row("a", 10, 100), row("b", 1, 400), row("ab", 5, 100)],
+            live_bytes: 600,
+            ..Histogram::default()
+        };
+        h.sort(SortBy::Bytes);
+        let names: Vec<_> = h.rows.iter().map(|r| r.type_name.as_str()).collect();
+        assert_eq!(names, ["b", "a", "ab"]);
+        h.sort(SortBy::Count);
+        let names: Vec<_> = h.rows.iter().map(|r| r.type_name.as_str()).collect();
+        assert_eq!(names, ["a", "ab", "b"]);
+        assert_eq!(h.select(Some("a"), Some(1)).len(), 1);
+        assert_eq!(h.select(Some("a"), None).len(), 2);
+        assert_eq!(h.percent_of_live(&h.rows[2]), Some(400.0 * 100.0 / 600.0));
+        assert_eq!(h.rows[0].average(), 10);
+    }
+}
