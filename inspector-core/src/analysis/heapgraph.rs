@@ -74,7 +74,6 @@ impl HeapGraph {
             &objects.layouts.consts,
             &reach,
             &globals,
-            s.rt.layouts.consts.page_size,
         );
         let histogram = Histogram::compute(&reach, &types);
         Ok(HeapGraph {

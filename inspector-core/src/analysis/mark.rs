@@ -74,6 +74,7 @@ pub struct Reach {
     pub conservative_objects: u64,
     pub problems: Vec<String>,
     spans: Arc<Vec<SpanMeta>>,
+    lookup: Arc<SpanLookup>,
     marks: Arc<Vec<u64>>,
     alloc: Arc<Vec<u64>>,
 }
@@ -85,6 +86,11 @@ impl Reach {
         (&self.spans, &self.alloc, &self.marks)
     }
 
+    /// The address → span lookup over [`Reach::index`]'s spans.
+    pub(crate) fn lookup(&self) -> &SpanLookup {
+        &self.lookup
+    }
+
     /// Whether the runtime stores object types (malloc headers, `largeType`).
     pub fn types_stored(&self) -> bool {
         self.mechanism == "span_bits_headers_large_type"
@@ -92,11 +98,7 @@ impl Reach {
 
     /// Whether the object containing `addr` is reachable (`None`: not an allocated heap slot).
     pub fn is_reachable(&self, addr: u64) -> Option<bool> {
-        let i = self
-            .spans
-            .partition_point(|s| s.base <= addr)
-            .checked_sub(1)?;
-        let s = &self.spans[i];
+        let s = &self.spans[self.lookup.span(addr)?];
         let slot = (addr - s.base) / s.elemsize.max(1);
         if slot >= s.nelems as u64 {
             return None;
@@ -116,13 +118,14 @@ enum Mechanism {
     Headers,
 }
 
-struct Index<'a> {
-    mem: &'a dyn Memory,
-    spans: Vec<SpanMeta>,
-    /// Sorted arena bases; per arena, page → span index + 1 (0: none), and the heapArena.
+/// Address → in-use span, without a search: the runtime's arena index, its position among the
+/// heap's arenas, then that arena's page → span table. Built once by marking and shared with
+/// everything that follows pointers afterwards (types, reachability queries).
+#[derive(Debug, Default)]
+pub(crate) struct SpanLookup {
+    /// Sorted arena bases; per arena, page → span index + 1 (0: none).
     arenas: Vec<u64>,
     pages: Vec<Vec<u32>>,
-    heap_arenas: Vec<u64>,
     arena_bytes: u64,
     /// Arena index → position in `arenas` (u32::MAX: none), for indices from `arena_first`
     /// (empty: the indices span too wide a range, `arenas` is searched instead).
@@ -131,6 +134,83 @@ struct Index<'a> {
     arena_shift: u32,
     arena_base_offset: u64,
     page_shift: u32,
+}
+
+impl SpanLookup {
+    fn new(spans: &[SpanMeta], arenas: Vec<u64>, c: &crate::runtime::layout::Consts) -> Self {
+        let mut pages = vec![vec![0u32; c.pages_per_arena as usize]; arenas.len()];
+        for (i, s) in spans.iter().enumerate() {
+            for p in 0..s.npages {
+                let a = s.base + p * c.page_size;
+                let ai = arenas.partition_point(|&b| b <= a).wrapping_sub(1);
+                if let Some(t) = pages.get_mut(ai) {
+                    t[((a - arenas[ai]) / c.page_size) as usize] = i as u32 + 1;
+                }
+            }
+        }
+        let shift = c.heap_arena_bytes.trailing_zeros();
+        let raw: Vec<u64> = arenas
+            .iter()
+            .map(|&b| b.wrapping_sub(c.arena_base_offset) >> shift)
+            .collect();
+        let arena_first = raw.iter().copied().min().unwrap_or(0);
+        let span = raw.iter().map(|r| r - arena_first + 1).max().unwrap_or(0);
+        // The runtime's arena indices of one heap are close together; a table over their range.
+        let mut arena_pos = if span <= 1 << 22 {
+            vec![u32::MAX; span as usize]
+        } else {
+            Vec::new()
+        };
+        for (i, r) in raw.iter().enumerate() {
+            if let Some(p) = arena_pos.get_mut((r - arena_first) as usize) {
+                *p = i as u32;
+            }
+        }
+        SpanLookup {
+            arenas,
+            pages,
+            arena_bytes: c.heap_arena_bytes,
+            arena_first,
+            arena_pos,
+            arena_shift: shift,
+            arena_base_offset: c.arena_base_offset,
+            page_shift: c.page_size.trailing_zeros(),
+        }
+    }
+
+    /// Index of the in-use span whose pages hold `v`.
+    pub(crate) fn span(&self, v: u64) -> Option<usize> {
+        // Arena index as the runtime computes it, then its position in `arenas`.
+        let pos = if self.arena_pos.is_empty() {
+            // Arena indices too far apart for a table: binary search.
+            self.arenas.partition_point(|&b| b <= v).checked_sub(1)? as u32
+        } else {
+            let raw = v.wrapping_sub(self.arena_base_offset) >> self.arena_shift;
+            *self
+                .arena_pos
+                .get(raw.wrapping_sub(self.arena_first) as usize)?
+        };
+        let table = self.pages.get(pos as usize)?;
+        let off = v.wrapping_sub(self.arenas[pos as usize]);
+        if off >= self.arena_bytes {
+            return None;
+        }
+        let si = table[(off >> self.page_shift) as usize];
+        (si != 0).then(|| si as usize - 1)
+    }
+
+    /// Arena bases, in address order.
+    fn arenas(&self) -> &[u64] {
+        &self.arenas
+    }
+}
+
+struct Index<'a> {
+    mem: &'a dyn Memory,
+    spans: Vec<SpanMeta>,
+    lookup: SpanLookup,
+    /// The heapArena of each arena of `lookup`, in the same order.
+    heap_arenas: Vec<u64>,
     page_size: u64,
     alloc: Vec<u64>,
     marks: Vec<AtomicU64>,
@@ -252,19 +332,8 @@ fn build_index<'a>(inp: &MarkInput<'a>, problems: &mut Vec<String>) -> Index<'a>
         m.large_type = lt;
         problems.extend(p);
     }
-    // Page tables.
     let c = &rt.layouts.consts;
-    let arenas = heap.arenas.clone();
-    let mut pages = vec![vec![0u32; c.pages_per_arena as usize]; arenas.len()];
-    for (i, s) in spans.iter().enumerate() {
-        for p in 0..s.npages {
-            let a = s.base + p * c.page_size;
-            let ai = arenas.partition_point(|&b| b <= a).wrapping_sub(1);
-            if let Some(t) = pages.get_mut(ai) {
-                t[((a - arenas[ai]) / c.page_size) as usize] = i as u32 + 1;
-            }
-        }
-    }
+    let lookup = SpanLookup::new(&spans, heap.arenas.clone(), c);
     let mechanism = match inp.layouts.heap_arena_bitmap {
         Some(f)
             if inp.objects.consts.min_size_for_malloc_header.is_none() || rt.version.minor < 22 =>
@@ -273,37 +342,12 @@ fn build_index<'a>(inp: &MarkInput<'a>, problems: &mut Vec<String>) -> Index<'a>
         }
         _ => Mechanism::Headers,
     };
-    let heap_arenas = heap_arena_ptrs(mem, rt, &arenas, problems);
-    let shift = c.heap_arena_bytes.trailing_zeros();
-    let raw: Vec<u64> = arenas
-        .iter()
-        .map(|&b| b.wrapping_sub(c.arena_base_offset) >> shift)
-        .collect();
-    let arena_first = raw.iter().copied().min().unwrap_or(0);
-    let span = raw.iter().map(|r| r - arena_first + 1).max().unwrap_or(0);
-    // The runtime's arena indices of one heap are close together; a table over their range.
-    let mut arena_pos = if span <= 1 << 22 {
-        vec![u32::MAX; span as usize]
-    } else {
-        Vec::new()
-    };
-    for (i, r) in raw.iter().enumerate() {
-        if let Some(p) = arena_pos.get_mut((r - arena_first) as usize) {
-            *p = i as u32;
-        }
-    }
+    let heap_arenas = heap_arena_ptrs(mem, rt, lookup.arenas(), problems);
     Index {
         mem,
         spans,
-        arenas,
-        pages,
+        lookup,
         heap_arenas,
-        arena_bytes: c.heap_arena_bytes,
-        arena_first,
-        arena_pos,
-        arena_shift: c.heap_arena_bytes.trailing_zeros(),
-        arena_base_offset: c.arena_base_offset,
-        page_shift: c.page_size.trailing_zeros(),
         page_size: c.page_size,
         alloc,
         marks: (0..words).map(|_| AtomicU64::new(0)).collect(),
@@ -434,29 +478,10 @@ impl<'i, 'a> Worker<'i, 'a> {
     /// A pointer value: mark the allocated slot it points into, if any.
     fn pointer(&mut self, v: u64) {
         let ix = self.ix;
-        // Arena index as the runtime computes it, then its position in `arenas`.
-        let pos = if ix.arena_pos.is_empty() {
-            // Arena indices too far apart for a table: binary search.
-            ix.arenas.partition_point(|&b| b <= v).wrapping_sub(1) as u32
-        } else {
-            let raw = v.wrapping_sub(ix.arena_base_offset) >> ix.arena_shift;
-            match ix.arena_pos.get(raw.wrapping_sub(ix.arena_first) as usize) {
-                Some(&p) => p,
-                None => return,
-            }
-        };
-        let Some(table) = ix.pages.get(pos as usize) else {
+        let Some(si) = ix.lookup.span(v) else {
             return;
         };
-        let off = v.wrapping_sub(ix.arenas[pos as usize]);
-        if off >= ix.arena_bytes {
-            return;
-        }
-        let si = table[(off >> ix.page_shift) as usize];
-        if si == 0 {
-            return;
-        }
-        let s = &ix.spans[si as usize - 1];
+        let s = &ix.spans[si];
         let slot = (v - s.base) / s.elemsize;
         if slot >= s.nelems as u64 {
             return;
@@ -471,7 +496,7 @@ impl<'i, 'a> Worker<'i, 'a> {
             return;
         }
         if ix.marks[w].fetch_or(m, Ordering::Relaxed) & m == 0 && s.spanclass & 1 == 0 {
-            self.work.push((si - 1, slot as u32));
+            self.work.push((si as u32, slot as u32));
         }
     }
 
@@ -501,11 +526,15 @@ impl<'i, 'a> Worker<'i, 'a> {
         let start = s.base + slot as u64 * s.elemsize;
         match ix.mechanism {
             Mechanism::ArenaBitmap { field } => {
-                let ai = ix.arenas.partition_point(|&b| b <= start).wrapping_sub(1);
+                let ai = ix
+                    .lookup
+                    .arenas()
+                    .partition_point(|&b| b <= start)
+                    .wrapping_sub(1);
                 let Some(&ha) = ix.heap_arenas.get(ai) else {
                     return;
                 };
-                let w0 = (start - ix.arenas[ai]) / 8;
+                let w0 = (start - ix.lookup.arenas()[ai]) / 8;
                 let n = s.elemsize / 8;
                 let Ok(bits) = ix
                     .mem
@@ -646,6 +675,7 @@ fn tally(inp: MarkInput<'_>, ix: Index<'_>, conservative: u64, problems: Vec<Str
     }
     r.by_class = by.into_iter().filter(|c| c.allocated_objects > 0).collect();
     r.spans = Arc::new(ix.spans);
+    r.lookup = Arc::new(ix.lookup);
     r.marks = Arc::new(marks);
     r.alloc = Arc::new(ix.alloc);
     r
@@ -654,6 +684,45 @@ fn tally(inp: MarkInput<'_>, ix: Index<'_>, conservative: u64, problems: Vec<Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn span_lookup_finds_spans_across_arenas() {
+        let c = crate::runtime::layout::Consts {
+            page_shift: 13,
+            page_size: 8192,
+            heap_arena_bytes: 1 << 26,
+            arena_base_offset: 0xffff_8000_0000_0000,
+            arena_l2_bits: 22,
+            pages_per_arena: 8192,
+            num_size_classes: 68,
+            palloc_chunk_pages: 512,
+            palloc_chunks_l2_bits: 13,
+            span_dead: 0,
+            span_in_use: 1,
+            span_manual: 2,
+        };
+        let span = |base: u64, npages: u64| SpanMeta {
+            base,
+            elemsize: 8192,
+            nelems: npages as u32,
+            npages,
+            spanclass: 0,
+            bit: 0,
+            large_type: 0,
+        };
+        let a0 = 0xc000000000u64;
+        let a1 = a0 + 3 * (1 << 26); // a second arena, not adjacent
+        let spans = vec![span(a0, 2), span(a0 + 0x6000, 1), span(a1 + 0x2000, 3)];
+        let l = SpanLookup::new(&spans, vec![a0, a1], &c);
+        assert_eq!(l.span(a0), Some(0));
+        assert_eq!(l.span(a0 + 0x3fff), Some(0));
+        assert_eq!(l.span(a0 + 0x4000), None);
+        assert_eq!(l.span(a0 + 0x6008), Some(1));
+        assert_eq!(l.span(a0 + (1 << 26)), None, "between arenas");
+        assert_eq!(l.span(a1 + 0x7fff), Some(2));
+        assert_eq!(l.span(a1 + 0x8000), None);
+        assert_eq!(l.span(a0 - 8), None, "below the heap");
+    }
 
     #[test]
     fn merge_bits_at_unaligned_offsets() {

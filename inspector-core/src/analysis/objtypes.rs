@@ -24,7 +24,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::mark::{Reach, SpanMeta};
+use super::mark::{Reach, SpanLookup, SpanMeta};
 use crate::binary::dwarf::VariableType;
 use crate::runtime::layout::ObjectConsts;
 use crate::runtime::types::{GoType, TypeReader};
@@ -165,56 +165,8 @@ const MAX_EDGES: usize = 1 << 14;
 /// Bound on struct/array nesting followed.
 const MAX_DEPTH: u32 = 32;
 
-/// Page → span index + 1 (0: none) over the spans' address range, so that a pointer finds
-/// its span without a search; a binary search over the spans when the range is too wide.
-struct PageTable {
-    first: u64,
-    shift: u32,
-    table: Vec<u32>,
-}
-
-/// Widest span address range given a page table (in pages: 256 MiB of table).
-const MAX_TABLE_PAGES: u64 = 1 << 26;
-
-impl PageTable {
-    fn new(spans: &[SpanMeta], page_size: u64) -> PageTable {
-        let shift = page_size.max(1).trailing_zeros();
-        let first = spans.first().map_or(0, |s| s.base >> shift);
-        let end = spans
-            .iter()
-            .map(|s| (s.base >> shift) + s.npages)
-            .max()
-            .unwrap_or(first);
-        let mut table = Vec::new();
-        if end - first <= MAX_TABLE_PAGES {
-            table = vec![0u32; (end - first) as usize];
-            for (i, s) in spans.iter().enumerate() {
-                let p = (s.base >> shift) - first;
-                for k in p..p + s.npages {
-                    table[k as usize] = i as u32 + 1;
-                }
-            }
-        }
-        PageTable {
-            first,
-            shift,
-            table,
-        }
-    }
-
-    /// Index of the span holding `v`, if any.
-    fn span(&self, spans: &[SpanMeta], v: u64) -> Option<usize> {
-        if self.table.is_empty() {
-            return spans.partition_point(|s| s.base <= v).checked_sub(1);
-        }
-        let p = (v >> self.shift).checked_sub(self.first)?;
-        let i = *self.table.get(p as usize)?;
-        (i != 0).then(|| i as usize - 1)
-    }
-}
-
 struct Typer<'a> {
-    pages: PageTable,
+    lookup: &'a SpanLookup,
     mem: &'a dyn Memory,
     tr: &'a TypeReader<'a>,
     spans: &'a [SpanMeta],
@@ -241,13 +193,11 @@ pub fn compute(
     consts: &ObjectConsts,
     reach: &Reach,
     globals: &[(u64, u64, VariableType)],
-    page_size: u64,
 ) -> ObjectTypes {
     let (spans, alloc, marks) = reach.index();
     let slots = spans.last().map_or(0, |s| s.bit + u64::from(s.nelems)) as usize;
-    let pages = PageTable::new(spans, page_size);
     let mut t = Typer {
-        pages,
+        lookup: reach.lookup(),
         mem,
         tr,
         spans,
@@ -560,7 +510,7 @@ impl Typer<'_> {
     /// object has no type yet.
     fn assign(&mut self, v: u64, ti: u32, how: TypeSource, exact: bool) {
         let spans = self.spans;
-        let Some(i) = self.pages.span(spans, v) else {
+        let Some(i) = self.lookup.span(v) else {
             return;
         };
         let s = &spans[i];
@@ -607,27 +557,6 @@ mod tests {
         };
         assert_eq!(display_name(&t, false), "main.node");
         assert_eq!(display_name(&t, true), "[]main.node");
-    }
-
-    #[test]
-    fn page_table_finds_spans() {
-        let span = |base: u64, npages: u64| SpanMeta {
-            base,
-            elemsize: 8192,
-            nelems: npages as u32,
-            npages,
-            spanclass: 0,
-            bit: 0,
-            large_type: 0,
-        };
-        let spans = vec![span(0x10000, 2), span(0x16000, 1)];
-        let t = PageTable::new(&spans, 8192);
-        assert_eq!(t.span(&spans, 0x10000), Some(0));
-        assert_eq!(t.span(&spans, 0x13fff), Some(0));
-        assert_eq!(t.span(&spans, 0x14000), None);
-        assert_eq!(t.span(&spans, 0x16008), Some(1));
-        assert_eq!(t.span(&spans, 0x18000), None);
-        assert_eq!(t.span(&spans, 0x8000), None);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use rayon::prelude::*;
 
 use super::goroutines::Goroutines;
 use super::heap::{Heap, SpanState};
-use super::layout::{ObjectLayouts, RootLayouts};
+use super::layout::{Field, ObjectLayouts, RootLayouts};
 use super::specials::{span_specials, SpecialKind};
 use super::{GoRuntime, RuntimeError};
 use crate::binary::Executable;
@@ -343,76 +343,89 @@ fn specials_roots(inp: &RootInput<'_>, roots: &mut Roots) {
 fn queues(inp: &RootInput<'_>, roots: &mut Roots) {
     let l = inp.layouts;
     let bias = inp.rt.bias;
-    const MAX_BLOCKS: usize = 1 << 20;
     if let Some(s) = inp.exe.symbol("runtime.allfin") {
-        let mut fb = inp.mem.read_ptr(s.addr + bias).unwrap_or(0);
-        let Some(fl) = &l.finblocks else {
-            if fb != 0 {
-                roots
-                    .problems
-                    .push("queued finalizers not scanned: runtime.finblock is not in DWARF".into());
-            }
-            cleanup_queue(inp, roots);
-            return;
-        };
-        let mut i = 0;
-        while fb != 0 && i < MAX_BLOCKS {
-            let cnt = inp.mem.read_u32(fb + fl.cnt.offset).unwrap_or(0) as u64;
-            if cnt > 0 {
-                roots.list.push(Root {
+        let first = inp.mem.read_ptr(s.addr + bias).unwrap_or(0);
+        match &l.finblocks {
+            Some(fl) => block_list(
+                inp,
+                roots,
+                BlockList {
+                    first,
+                    count: fl.cnt,
+                    items: fl.fin,
+                    item_size: fl.finalizer_size,
+                    next: fl.alllink,
                     kind: RootKind::FinalizerQueue,
-                    name: format!("finalizer block {fb:#x}").into(),
-                    addr: fb + fl.fin.offset,
-                    size: cnt * fl.finalizer_size,
-                    mask: RootMask::AllWords,
-                    goid: None,
-                });
-            }
-            fb = match inp.mem.read_ptr(fb + fl.alllink.offset) {
-                Ok(p) => p,
-                Err(e) => {
-                    roots.problems.push(format!("runtime.allfin: {e}"));
-                    0
-                }
-            };
-            i += 1;
+                    what: "finalizer block",
+                    list: "runtime.allfin",
+                },
+            ),
+            None if first != 0 => roots
+                .problems
+                .push("queued finalizers not scanned: runtime.finblock is not in DWARF".into()),
+            None => {}
         }
     }
-    cleanup_queue(inp, roots);
-}
-
-/// Go 1.25+: blocks of queued cleanups (`gcCleanups.all`).
-fn cleanup_queue(inp: &RootInput<'_>, roots: &mut Roots) {
-    let l = inp.layouts;
-    let bias = inp.rt.bias;
-    const MAX_BLOCKS: usize = 1 << 20;
     if let (Some(c), Some(s)) = (&l.cleanups, inp.exe.symbol("runtime.gcCleanups")) {
-        let mut cb = inp
+        let first = inp
             .mem
             .read_ptr(s.addr + bias + c.queue_all.offset)
             .unwrap_or(0);
-        let mut i = 0;
-        while cb != 0 && i < MAX_BLOCKS {
-            let n = inp.mem.read_u32(cb + c.n.offset).unwrap_or(0) as u64;
-            if n > 0 {
-                roots.list.push(Root {
-                    kind: RootKind::CleanupQueue,
-                    name: format!("cleanup block {cb:#x}").into(),
-                    addr: cb + c.cleanups.offset,
-                    size: n * c.cleanup_fn_size,
-                    mask: RootMask::AllWords,
-                    goid: None,
-                });
-            }
-            cb = match inp.mem.read_ptr(cb + c.alllink.offset) {
-                Ok(p) => p,
-                Err(e) => {
-                    roots.problems.push(format!("gcCleanups: {e}"));
-                    0
-                }
-            };
-            i += 1;
+        block_list(
+            inp,
+            roots,
+            BlockList {
+                first,
+                count: c.n,
+                items: c.cleanups,
+                item_size: c.cleanup_fn_size,
+                next: c.alllink,
+                kind: RootKind::CleanupQueue,
+                what: "cleanup block",
+                list: "gcCleanups",
+            },
+        );
+    }
+}
+
+/// A runtime list of blocks, each holding `count` items of `item_size` bytes at `items` and
+/// linked through `next` (`finBlock`, `cleanupBlock`).
+struct BlockList {
+    first: u64,
+    count: Field,
+    items: Field,
+    item_size: u64,
+    next: Field,
+    kind: RootKind,
+    what: &'static str,
+    list: &'static str,
+}
+
+/// Every non-empty block of `b` as a root scanned word by word.
+fn block_list(inp: &RootInput<'_>, roots: &mut Roots, b: BlockList) {
+    const MAX_BLOCKS: usize = 1 << 20;
+    let mut blk = b.first;
+    let mut i = 0;
+    while blk != 0 && i < MAX_BLOCKS {
+        let n = inp.mem.read_u32(blk + b.count.offset).unwrap_or(0) as u64;
+        if n > 0 {
+            roots.list.push(Root {
+                kind: b.kind,
+                name: format!("{} {blk:#x}", b.what).into(),
+                addr: blk + b.items.offset,
+                size: n * b.item_size,
+                mask: RootMask::AllWords,
+                goid: None,
+            });
         }
+        blk = match inp.mem.read_ptr(blk + b.next.offset) {
+            Ok(p) => p,
+            Err(e) => {
+                roots.problems.push(format!("{}: {e}", b.list));
+                0
+            }
+        };
+        i += 1;
     }
 }
 
