@@ -74,6 +74,7 @@ impl HeapGraph {
             &objects.layouts.consts,
             &reach,
             &globals,
+            &[],
         );
         let histogram = Histogram::compute(&reach, &types);
         Ok(HeapGraph {

@@ -42,10 +42,14 @@ pub enum TypeSource {
     Iface,
     /// A typed word of a global variable (typed by DWARF).
     Global,
+    /// A typed word of a goroutine's stack frame (a local or argument typed by DWARF).
+    Stack,
+    /// The object of a finalizer special (the special's pointer type).
+    Finalizer,
 }
 
 impl TypeSource {
-    pub const ALL: [TypeSource; 7] = [
+    pub const ALL: [TypeSource; 9] = [
         TypeSource::Header,
         TypeSource::Large,
         TypeSource::Field,
@@ -53,6 +57,8 @@ impl TypeSource {
         TypeSource::String,
         TypeSource::Iface,
         TypeSource::Global,
+        TypeSource::Stack,
+        TypeSource::Finalizer,
     ];
 
     pub fn name(self) -> &'static str {
@@ -64,6 +70,8 @@ impl TypeSource {
             TypeSource::String => "string",
             TypeSource::Iface => "iface",
             TypeSource::Global => "global",
+            TypeSource::Stack => "stack",
+            TypeSource::Finalizer => "finalizer",
         }
     }
 }
@@ -94,7 +102,7 @@ pub struct ObjectTypes {
     /// Per slot: [`TypeSource`] as u8, bit 7 set when the slot holds several elements.
     slot_how: Vec<u8>,
     /// Objects typed from each source (in [`TypeSource::ALL`] order).
-    pub by_source: [u64; 7],
+    pub by_source: [u64; 9],
 }
 
 const MULTI: u8 = 0x80;
@@ -134,6 +142,24 @@ pub fn display_name(t: &TypeInfo, multi: bool) -> String {
     } else {
         t.name.clone()
     }
+}
+
+/// A typed place outside the heap that starts propagation (besides globals).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypedRoot {
+    /// A value of the type whose descriptor is at `typ`, stored at `addr` (a stack slot
+    /// typed by DWARF): its typed words type what they point at.
+    Value {
+        addr: u64,
+        typ: u64,
+        how: TypeSource,
+    },
+    /// `ptr` points at a `T` (`elem`: T's descriptor): the object it points at is a `T`.
+    Object {
+        ptr: u64,
+        elem: u64,
+        how: TypeSource,
+    },
 }
 
 /// A typed pointer-holding word of a type, at an offset.
@@ -186,13 +212,15 @@ struct Typer<'a> {
 }
 
 /// Type every reachable object that can be typed. `globals`: (address, size, DWARF type) of
-/// each global variable typed by DWARF.
+/// each global variable typed by DWARF; `roots`: other typed places (stack slots, finalizer
+/// specials).
 pub fn compute(
     mem: &dyn Memory,
     tr: &TypeReader<'_>,
     consts: &ObjectConsts,
     reach: &Reach,
     globals: &[(u64, u64, VariableType)],
+    roots: &[TypedRoot],
 ) -> ObjectTypes {
     let (spans, alloc, marks) = reach.index();
     let slots = spans.last().map_or(0, |s| s.bit + u64::from(s.nelems)) as usize;
@@ -216,7 +244,7 @@ pub fn compute(
             }],
             slot_type: vec![0; slots],
             slot_how: vec![0; slots],
-            by_source: [0; 7],
+            by_source: [0; 9],
         },
         index: HashMap::new(),
         edges: Vec::new(),
@@ -225,6 +253,9 @@ pub fn compute(
     t.stored_types();
     for &(addr, size, typ) in globals {
         t.global(addr, size, typ);
+    }
+    for &r in roots {
+        t.typed_root(r);
     }
     while let Some((data, size, ti)) = t.work.pop() {
         t.scan(data, size, ti, None);
@@ -304,6 +335,23 @@ impl Typer<'_> {
                             self.assign(p, ti, TypeSource::Global, false);
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /// A typed stack slot or finalizer object.
+    fn typed_root(&mut self, r: TypedRoot) {
+        match r {
+            TypedRoot::Value { addr, typ, how } => {
+                if let Some(ti) = self.type_index(typ) {
+                    let size = self.out.types[ti as usize].size;
+                    self.scan(addr, size, ti, Some(how));
+                }
+            }
+            TypedRoot::Object { ptr, elem, how } => {
+                if let Some(ti) = self.type_index(elem) {
+                    self.assign(ptr, ti, how, true);
                 }
             }
         }
