@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use crate::analysis::heapgraph::HeapGraph;
+use crate::analysis::paths::ParentTree;
 use crate::binary::{BinaryError, Executable};
 use crate::runtime::goroutine_read::ReadInput;
 use crate::runtime::goroutines::Goroutines;
@@ -47,6 +48,7 @@ pub struct Session {
     goroutines: Mutex<Option<Arc<Goroutines>>>,
     objects: Mutex<Option<Arc<ObjectRuntime>>>,
     heap_graph: Mutex<Option<Arc<HeapGraph>>>,
+    parent_tree: Mutex<Option<Arc<ParentTree>>>,
 }
 
 impl Session {
@@ -80,6 +82,7 @@ impl Session {
             goroutines: Mutex::new(None),
             objects: Mutex::new(None),
             heap_graph: Mutex::new(None),
+            parent_tree: Mutex::new(None),
         })
     }
 
@@ -147,6 +150,19 @@ impl Session {
         let g = Arc::new(HeapGraph::compute(self)?);
         *slot = Some(g.clone());
         Ok(g)
+    }
+
+    /// Shortest-path parents of every reachable object (built on first use, after the heap
+    /// graph; see [`crate::analysis::paths`]).
+    pub fn parent_tree(&self) -> Result<Arc<ParentTree>, SessionError> {
+        let g = self.heap_graph()?;
+        let mut slot = self.parent_tree.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(t) = slot.as_ref() {
+            return Ok(t.clone());
+        }
+        let t = Arc::new(ParentTree::build(&g, self.memory()));
+        *slot = Some(t.clone());
+        Ok(t)
     }
 
     /// The runtime's own counters, as ReadMemStats would report them now.

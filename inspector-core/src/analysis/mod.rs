@@ -8,6 +8,7 @@ pub mod histogram;
 pub mod mark;
 pub mod objtypes;
 pub mod overview;
+pub mod paths;
 pub mod region;
 pub mod spans;
 pub mod whoalloc;
