@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::analysis::heapgraph::HeapGraph;
 use crate::analysis::paths::ParentTree;
+use crate::analysis::referrers::ReverseIndex;
 use crate::binary::{BinaryError, Executable};
 use crate::runtime::goroutine_read::ReadInput;
 use crate::runtime::goroutines::Goroutines;
@@ -49,6 +50,7 @@ pub struct Session {
     objects: Mutex<Option<Arc<ObjectRuntime>>>,
     heap_graph: Mutex<Option<Arc<HeapGraph>>>,
     parent_tree: Mutex<Option<Arc<ParentTree>>>,
+    reverse_index: Mutex<Option<Arc<ReverseIndex>>>,
 }
 
 impl Session {
@@ -83,6 +85,7 @@ impl Session {
             objects: Mutex::new(None),
             heap_graph: Mutex::new(None),
             parent_tree: Mutex::new(None),
+            reverse_index: Mutex::new(None),
         })
     }
 
@@ -163,6 +166,19 @@ impl Session {
         let t = Arc::new(ParentTree::build(&g, self.memory()));
         *slot = Some(t.clone());
         Ok(t)
+    }
+
+    /// Who points at every reachable object (built on first use, after the heap graph; see
+    /// [`crate::analysis::referrers`]).
+    pub fn reverse_index(&self) -> Result<Arc<ReverseIndex>, SessionError> {
+        let g = self.heap_graph()?;
+        let mut slot = self.reverse_index.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(r) = slot.as_ref() {
+            return Ok(r.clone());
+        }
+        let r = Arc::new(ReverseIndex::build(&g, self.memory()));
+        *slot = Some(r.clone());
+        Ok(r)
     }
 
     /// The runtime's own counters, as ReadMemStats would report them now.

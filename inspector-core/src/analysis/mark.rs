@@ -135,12 +135,14 @@ impl Reach {
         self.spans.last().map_or(0, |s| s.bit + u64::from(s.nelems))
     }
 
-    /// Bytes before the typed data of slot `slot` of span `si` (the malloc header, if any).
+    /// Bytes before the typed data of the slots of span `si` (the malloc header, if any).
     pub fn data_offset(&self, si: usize) -> u64 {
         let s = &self.spans[si];
         let r = &self.scan;
         match r.mechanism {
-            Mechanism::Headers if s.spanclass >> 1 != 0 && s.elemsize > r.header_min => {
+            Mechanism::Headers
+                if s.spanclass & 1 == 0 && s.spanclass >> 1 != 0 && s.elemsize > r.header_min =>
+            {
                 r.header_size
             }
             _ => 0,

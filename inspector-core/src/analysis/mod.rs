@@ -9,6 +9,7 @@ pub mod mark;
 pub mod objtypes;
 pub mod overview;
 pub mod paths;
+pub mod referrers;
 pub mod region;
 pub mod spans;
 pub mod whoalloc;
