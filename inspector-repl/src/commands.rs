@@ -299,7 +299,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         name: "whoalloc",
         aliases: &[],
         group: Group::Objects,
-        usage: "whoalloc ADDR",
+        usage: "whoalloc [-nograph] ADDR",
         summary: "What is at an address: the object, its type, and the stack that allocated it.",
         help: "For an address in the Go heap: the object holding it (span, slot, base and size, \
                size class, offset, allocated or free, scan or noscan, tiny block), its type \
@@ -313,8 +313,17 @@ pub static COMMANDS: &[CommandSpec] = &[
                global variable (symbol and offset), runtime metadata, code (function and \
                file:line), or memory the core does not hold. ADDR is hex (0x...), decimal, or \
                a symbol with an optional offset (main.table+8). Looks the address up through \
-               the arena map: no heap walk.",
-        flags: &[],
+               the arena map: no heap walk.\n\n\
+               For an allocated heap object it also says what the heap graph knows: reachable \
+               or garbage, the type the graph learned (also for objects whose type the \
+               runtime does not store: from typed globals, pointers, slices, interfaces) and \
+               how, and its first referrers (as `referrers` lists them). The graph and the \
+               reverse index are built on the first such `whoalloc` of the session (about a \
+               second each on a 2 GB core) and reused after; -nograph skips them.",
+        flags: &[FlagSpec::switch(
+            "nograph",
+            "Skip the heap graph (reachability, graph type, referrers): no marking.",
+        )],
         max_positional: Some(1),
         format_suffix: false,
         run: object_cmds::whoalloc,

@@ -6,6 +6,7 @@
 //! the tree does not depend on thread scheduling.
 
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
@@ -39,11 +40,13 @@ pub struct ParentTree {
     pub levels: u32,
     /// Why the tree is empty, if it is (too many slots or roots to index).
     pub problem: Option<String>,
+    pub build_time: Duration,
 }
 
 impl ParentTree {
     /// Breadth-first search from every root of `graph`.
     pub fn build(graph: &HeapGraph, mem: &dyn Memory) -> ParentTree {
+        let t0 = Instant::now();
         let reach = &graph.reach;
         let bits = reach.slot_bits();
         let roots = &graph.roots.list;
@@ -96,6 +99,7 @@ impl ParentTree {
             parent: parent.into_iter().map(AtomicU32::into_inner).collect(),
             levels,
             problem: None,
+            build_time: t0.elapsed(),
         }
     }
 
