@@ -100,11 +100,7 @@ fn main() {
         println!("sample object: {a:#x}");
     }
     let o = s.objects().expect("object layouts");
-    let namer = Namer {
-        graph: &g,
-        mem: s.memory(),
-        types: o.types(s.memory()),
-    };
+    let namer = Namer::new(&g, s.memory(), o.types(s.memory()));
     let (mut one, mut three, mut refs) = (Vec::new(), Vec::new(), Vec::new());
     let (mut hops, mut referrers) = (0usize, 0u64);
     for &a in &addrs {

@@ -78,7 +78,7 @@ fn path_text(t: &mut String, p: &NamedPath) {
     let n = p.steps.len();
     for (i, st) in p.steps.iter().enumerate() {
         if n > LONG_PATH && i == 10 {
-            let _ = writeln!(t, "    … {} more step(s) …", n - 20);
+            let _ = writeln!(t, "    … {} more step(s) …", p.length - 20);
         }
         if n > LONG_PATH && (10..n - 10).contains(&i) {
             continue;
@@ -100,6 +100,8 @@ fn path_json(p: &NamedPath) -> Value {
     json!({
         "root": root_json(&p.root),
         "root_offset": p.root_offset,
+        "length": p.length,
+        "steps_elided": p.elided,
         "steps": p.steps.iter().map(|s| json!({
             "addr": hex(s.object.addr),
             "size": s.object.size,
@@ -117,11 +119,7 @@ pub fn paths(ctx: &mut Context, args: &Args) -> Result<Output, CmdError> {
     let s = ctx.session()?;
     let addr = parse_address(s, &word, "paths")?;
     let (g, o) = namer(s)?;
-    let n = Namer {
-        graph: &g,
-        mem: s.memory(),
-        types: o.types(s.memory()),
-    };
+    let n = Namer::new(&g, s.memory(), o.types(s.memory()));
     let (bit, obj) = match locate(&n, addr, "paths")? {
         Ok(x) => x,
         Err(o) => {
@@ -152,7 +150,7 @@ pub fn paths(ctx: &mut Context, args: &Args) -> Result<Output, CmdError> {
         named.len()
     );
     for (i, p) in named.iter().enumerate() {
-        let _ = writeln!(t, "path {} ({} step(s)):", i + 1, p.steps.len());
+        let _ = writeln!(t, "path {} ({} step(s)):", i + 1, p.length);
         path_text(&mut t, p);
     }
     Ok(Output::new(
@@ -214,11 +212,7 @@ pub(crate) fn referrers_of(
     limit: usize,
 ) -> Result<Option<Referrers>, CmdError> {
     let (g, o) = namer(s)?;
-    let n = Namer {
-        graph: &g,
-        mem: s.memory(),
-        types: o.types(s.memory()),
-    };
+    let n = Namer::new(&g, s.memory(), o.types(s.memory()));
     let Located::Reachable(bit, _) = n.locate(addr) else {
         return Ok(None);
     };
@@ -243,11 +237,7 @@ pub fn referrers(ctx: &mut Context, args: &Args) -> Result<Output, CmdError> {
     let s = ctx.session()?;
     let addr = parse_address(s, &word, "referrers")?;
     let (g, o) = namer(s)?;
-    let n = Namer {
-        graph: &g,
-        mem: s.memory(),
-        types: o.types(s.memory()),
-    };
+    let n = Namer::new(&g, s.memory(), o.types(s.memory()));
     if let Err(o) = locate(&n, addr, "referrers")? {
         return Ok(Output::new(
             format!("{}: nothing reachable points at it", garbage_line(addr, &o)),

@@ -243,6 +243,10 @@ pub struct NamedPath {
     pub root_offset: u64,
     /// From the object the root points at down to the target (the last step).
     pub steps: Vec<Step>,
+    /// Steps of the whole path.
+    pub length: usize,
+    /// Steps left out after the first [`PATH_ENDS`] (a path longer than twice that).
+    pub elided: Option<usize>,
 }
 
 /// What an address is, for the heap graph.
@@ -285,9 +289,31 @@ pub struct Namer<'a> {
     pub graph: &'a HeapGraph,
     pub mem: &'a dyn Memory,
     pub types: crate::runtime::types::TypeReader<'a>,
+    /// Field paths named so far: (type index, offset in the element) → path (a path's steps
+    /// share a few types; searched linearly, bounded).
+    fields: std::cell::RefCell<Vec<(u32, u64, String)>>,
 }
 
-impl Namer<'_> {
+/// Field paths a [`Namer`] remembers.
+const FIELD_CACHE: usize = 256;
+
+/// Steps of a path shown at each end when it is longer than twice this.
+pub const PATH_ENDS: usize = 1000;
+
+impl<'a> Namer<'a> {
+    pub fn new(
+        graph: &'a HeapGraph,
+        mem: &'a dyn Memory,
+        types: crate::runtime::types::TypeReader<'a>,
+    ) -> Namer<'a> {
+        Namer {
+            graph,
+            mem,
+            types,
+            fields: std::cell::RefCell::new(Vec::new()),
+        }
+    }
+
     /// Where `addr` is.
     pub fn locate(&self, addr: u64) -> Located {
         let reach = &self.graph.reach;
@@ -367,15 +393,35 @@ impl Namer<'_> {
         if info.addr == 0 || info.size == 0 {
             return hex();
         }
-        let Ok(gt) = self.types.read(info.addr) else {
-            return hex();
-        };
         let (prefix, rest) = if multi || d >= info.size {
             (format!("[{}]", d / info.size), d % info.size)
         } else {
             (String::new(), d)
         };
-        match self.sub_field(&gt, rest, 0) {
+        let cached = self
+            .fields
+            .borrow()
+            .iter()
+            .find(|(ti, o, _)| *ti == t as u32 && *o == rest)
+            .map(|e| e.2.clone());
+        let sub = match cached {
+            Some(p) => Some(p),
+            None => {
+                let Ok(gt) = self.types.read(info.addr) else {
+                    return hex();
+                };
+                let p = self.sub_field(&gt, rest, 0);
+                if let Some(p) = &p {
+                    let mut c = self.fields.borrow_mut();
+                    if c.len() >= FIELD_CACHE {
+                        c.clear();
+                    }
+                    c.push((t as u32, rest, p.clone()));
+                }
+                p
+            }
+        };
+        match sub {
             Some(p) if p.is_empty() && prefix.is_empty() => hex(),
             Some(p) => format!("{prefix}{p}"),
             None => hex(),
@@ -443,16 +489,20 @@ impl Namer<'_> {
             .collect()
     }
 
-    /// Name the path `root` → `slots` (the last slot is the target).
+    /// Name the path `root` → `slots` (the last slot is the target). A path longer than
+    /// 2 × [`PATH_ENDS`] steps keeps its first and last [`PATH_ENDS`] steps.
     pub fn named_path(&self, root: u32, slots: &[u64]) -> NamedPath {
         use super::referrers::Referrer;
         let root_offset = slots
             .first()
             .and_then(|&b| self.link(Referrer::Root(root), b))
             .unwrap_or(0);
+        let n = slots.len();
+        let elided = n.checked_sub(2 * PATH_ENDS).filter(|&e| e > 0);
         let steps = slots
             .iter()
             .enumerate()
+            .filter(|&(i, _)| elided.is_none() || i < PATH_ENDS || i >= n - PATH_ENDS)
             .map(|(i, &b)| {
                 let (field, offset) = match slots.get(i + 1) {
                     Some(&next) => match self.link(Referrer::Object(b), next) {
@@ -472,6 +522,8 @@ impl Namer<'_> {
             root: self.root(root),
             root_offset,
             steps,
+            length: n,
+            elided,
         }
     }
 }
