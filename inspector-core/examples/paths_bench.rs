@@ -58,9 +58,10 @@ fn main() {
     let t = Instant::now();
     let tree = s.parent_tree().expect("parent tree");
     println!(
-        "parent tree: {:.0} ms, {} levels, {:.1} MB",
+        "parent tree: {:.0} ms, {} levels, {} objects reached, {:.1} MB",
         ms(t.elapsed()),
         tree.levels,
+        tree.reached,
         tree.heap_bytes() as f64 / 1e6
     );
     let t = Instant::now();
@@ -109,7 +110,7 @@ fn main() {
         let p = paths::shortest_paths(&tree, Some(&rev), bit, 1);
         let named: Vec<_> = p.iter().map(|(r, p)| namer.named_path(*r, p)).collect();
         one.push(ms(t.elapsed()));
-        hops += named.first().map_or(0, |p| p.steps.len());
+        hops += named.first().map_or(0, |p| p.length);
         let t = Instant::now();
         let p = paths::shortest_paths(&tree, Some(&rev), bit, 3);
         let _named: Vec<_> = p.iter().map(|(r, p)| namer.named_path(*r, p)).collect();

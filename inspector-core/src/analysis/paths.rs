@@ -38,6 +38,9 @@ pub struct ParentTree {
     parent: Vec<u32>,
     /// Breadth-first levels (the longest shortest path, in objects).
     pub levels: u32,
+    /// Slots reached (equal to the reachable objects: the search follows what marking
+    /// follows).
+    pub reached: u64,
     /// Why the tree is empty, if it is (too many slots or roots to index).
     pub problem: Option<String>,
     pub build_time: Duration,
@@ -73,8 +76,10 @@ impl ParentTree {
             })
             .reduce(Vec::new, concat);
         let mut levels = 0;
+        let mut reached = 0u64;
         while !frontier.is_empty() {
             levels += 1;
+            reached += frontier.len() as u64;
             for &b in &frontier {
                 done[(b / 64) as usize] |= 1 << (b % 64);
             }
@@ -98,6 +103,7 @@ impl ParentTree {
         ParentTree {
             parent: parent.into_iter().map(AtomicU32::into_inner).collect(),
             levels,
+            reached,
             problem: None,
             build_time: t0.elapsed(),
         }

@@ -188,8 +188,18 @@ fn for_each_edge(graph: &HeapGraph, mem: &dyn Memory, f: impl Fn(u32, u64) + Syn
 pub fn reference(graph: &HeapGraph, mem: &dyn Memory, from: Referrer, bit: u64) -> Reference {
     let reach = &graph.reach;
     let mut offsets = Vec::new();
+    // The slot's address range: a word points into it iff its value is in the range (no
+    // lookup per word: a referrer may be a pointer array of millions of words).
+    let (lo, hi) = match reach.span_of_bit(bit) {
+        Some((si, slot)) => {
+            let s = &reach.index().0[si];
+            let lo = s.base + slot * s.elemsize;
+            (lo, lo + s.elemsize)
+        }
+        None => (0, 0),
+    };
     let mut hit = |off: u64, v: u64| {
-        if reach.slot_of(v).is_some_and(|(_, _, b)| b == bit) {
+        if (lo..hi).contains(&v) {
             offsets.push(off);
         }
     };
