@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use super::histogram::Histogram;
 use super::mark::{self, MarkInput, Reach};
 use super::objtypes::{self, ObjectTypes};
+use super::progress::{Phase, Progress};
 use crate::binary::dwarf::{DwarfIndex, VariableType};
 use crate::runtime::layout::{LayoutError, RootLayouts};
 use crate::runtime::roots::{RootInput, RootKind, Roots};
@@ -28,13 +29,15 @@ pub struct HeapGraph {
 }
 
 impl HeapGraph {
-    /// Enumerate the roots of `s` and mark from them.
-    pub fn compute(s: &Session) -> Result<HeapGraph, SessionError> {
+    /// Enumerate the roots of `s` and mark from them, telling `progress` each phase.
+    pub fn compute(s: &Session, progress: Progress<'_>) -> Result<HeapGraph, SessionError> {
         let rt_err = |source: RuntimeError| SessionError::Runtime {
             path: s.core.path().to_path_buf(),
             source,
         };
+        progress(Phase::Heap);
         let heap = s.heap()?;
+        progress(Phase::Goroutines);
         let goroutines = s.goroutines()?;
         let objects = s.objects()?;
         let dwarf = s
@@ -43,6 +46,7 @@ impl HeapGraph {
             .as_ref()
             .ok_or_else(|| rt_err(LayoutError::NoDwarf.into()))?;
         let layouts = RootLayouts::resolve(dwarf, s.rt.version).map_err(|e| rt_err(e.into()))?;
+        progress(Phase::Roots);
         let t0 = Instant::now();
         let roots = Roots::enumerate(&RootInput {
             mem: s.memory(),
@@ -55,6 +59,7 @@ impl HeapGraph {
         })
         .map_err(rt_err)?;
         let roots_time = t0.elapsed();
+        progress(Phase::Mark);
         let t1 = Instant::now();
         let reach = mark::mark(MarkInput {
             mem: s.memory(),
@@ -66,6 +71,7 @@ impl HeapGraph {
             roots: &roots,
         });
         let mark_time = t1.elapsed();
+        progress(Phase::Types);
         let t2 = Instant::now();
         let globals = typed_globals(dwarf, s.rt.bias, &roots);
         let types = objtypes::compute(
