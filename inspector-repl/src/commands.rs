@@ -7,7 +7,7 @@
 use crate::args::{split_command_word, tokenize, Args, FlagSpec};
 use crate::context::Context;
 use crate::output::{CmdError, Output};
-use crate::{builtin_cmds, examine_cmds, goroutine_cmds, heap_cmds, object_cmds};
+use crate::{builtin_cmds, examine_cmds, goroutine_cmds, graph_cmds, heap_cmds, object_cmds};
 
 /// The signature of every command implementation.
 pub type RunFn = fn(&mut Context, &Args) -> Result<Output, CmdError>;
@@ -344,7 +344,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         name: "whoalloc",
         aliases: &[],
         group: Group::Objects,
-        usage: "whoalloc ADDR",
+        usage: "whoalloc [-nograph] ADDR",
         summary: "What is at an address: the object, its type, and the stack that allocated it.",
         help: "For an address in the Go heap: the object holding it (span, slot, base and size, \
                size class, offset, allocated or free, scan or noscan, tiny block), its type \
@@ -358,11 +358,73 @@ pub static COMMANDS: &[CommandSpec] = &[
                global variable (symbol and offset), runtime metadata, code (function and \
                file:line), or memory the core does not hold. ADDR is hex (0x...), decimal, or \
                a symbol with an optional offset (main.table+8). Looks the address up through \
-               the arena map: no heap walk.",
-        flags: &[],
+               the arena map: no heap walk.\n\n\
+               For an allocated heap object it also says what the heap graph knows: reachable \
+               or garbage, the type the graph learned (also for objects whose type the \
+               runtime does not store: from typed globals, pointers, slices, interfaces) and \
+               how, and its first referrers (as `referrers` lists them). The graph and the \
+               reverse index are built on the first such `whoalloc` of the session (about a \
+               second each on a 2 GB core) and reused after; -nograph skips them.",
+        flags: &[FlagSpec::switch(
+            "nograph",
+            "Skip the heap graph (reachability, graph type, referrers): no marking.",
+        )],
         max_positional: Some(1),
         format_suffix: false,
         run: object_cmds::whoalloc,
+    },
+    CommandSpec {
+        name: "paths",
+        aliases: &["reachable"],
+        group: Group::Objects,
+        usage: "paths [-all N] ADDR",
+        summary: "Why an object is alive: the shortest path from a root to it, each step named.",
+        help: "Marks the heap (as `heapgraph` does) and searches breadth-first from every root \
+               at once, so the path shown has the fewest hops: the root (kind and name: a \
+               global with its symbol, a goroutine's frame, a finalizer, ...), then each heap \
+               object from the first one the root points at down to the object holding ADDR, \
+               with its address, its type (as `histogram` names it; `unknown (class N, S B)` \
+               when not known) and the field of the word pointing at the next step (`.next`, \
+               `[500]`, `[3].p`, or `+0x18` when the type is not known). Among equally short \
+               paths the one through the lowest root, then the lowest addresses, is shown.\n\n\
+               -all N shows up to N shortest paths, each through a different referrer of the \
+               object (a referrer's own shortest path plus one hop), shortest first. For a \
+               garbage object (allocated but unreachable) it says so and shows no path; an \
+               address outside every allocated heap object is an error. The parent tree \
+               (and, for -all, the reverse index of `referrers`) is built on first use and \
+               kept for the session.",
+        flags: &[FlagSpec::value(
+            "all",
+            "N",
+            "Up to N shortest paths through distinct referrers.",
+        )],
+        max_positional: Some(1),
+        format_suffix: false,
+        run: graph_cmds::paths,
+    },
+    CommandSpec {
+        name: "referrers",
+        aliases: &[],
+        group: Group::Objects,
+        usage: "referrers [-top N] ADDR",
+        summary: "Who points at an object: heap objects (with field), globals, goroutine frames.",
+        help: "Every pointer word that marking follows into the object holding ADDR (a \
+               pointer into its middle counts too): heap objects with their address, type and \
+               the field holding the pointer (offset from the object's base), and roots: \
+               globals (symbol and offset), goroutine frames (goroutine, frame and function), \
+               finalizers and the other roots `heapgraph -roots` lists. Objects come first by \
+               address, then roots; the first 20 are shown (-top N for more), then how many \
+               more there are. The reverse index is built on first use (two parallel passes \
+               over every reachable object) and kept for the session. A garbage object has no \
+               reachable referrer; an address outside every allocated heap object is an error.",
+        flags: &[FlagSpec::value(
+            "top",
+            "N",
+            "Show up to N referrer words (default 20).",
+        )],
+        max_positional: Some(1),
+        format_suffix: false,
+        run: graph_cmds::referrers,
     },
     CommandSpec {
         name: "x",

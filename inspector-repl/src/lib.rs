@@ -17,6 +17,7 @@ pub mod context;
 pub mod driver;
 pub mod examine_cmds;
 pub mod goroutine_cmds;
+pub mod graph_cmds;
 pub mod heap_cmds;
 pub mod help;
 pub mod object_cmds;
