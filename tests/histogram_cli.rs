@@ -166,6 +166,53 @@ fn pprof_totals_and_leaves_match_the_histogram() {
                 .collect();
             fail(format!("leaves differ from histogram rows: {diff:?}"));
         }
+        // Paths: every reachable object has one (the parent tree covers the live heap), and
+        // each path ends at a root frame; the program's roots are there.
+        if u(&w["no_path_objects"]) != 0 {
+            fail(format!("{} objects without a path", w["no_path_objects"]));
+        }
+        let kinds = [
+            "data ",
+            "bss ",
+            "stack ",
+            "sched_ctxt ",
+            "finalizer",
+            "cleanup",
+            "weak_handle",
+            "finalizer_queue",
+            "cleanup_queue",
+            "tiny_block",
+        ];
+        let mut root_frames = std::collections::BTreeSet::new();
+        for s in &p.sample {
+            if label(&p, s, "stack").as_deref() != Some("path") {
+                continue;
+            }
+            let names = stack_names(&p, s);
+            let root = names.last().cloned().unwrap_or_default();
+            if !kinds.iter().any(|k| root.starts_with(k)) {
+                fail(format!("a path ending at {root:?}, not a root"));
+            }
+            root_frames.insert(root);
+        }
+        for want in ["stack main.stackHolder", "finalizer"] {
+            if !root_frames.contains(want) {
+                fail(format!("no path from {want:?}: {root_frames:?}"));
+            }
+        }
+        for global in [
+            "main.ptrMap",
+            "main.globalNodes",
+            "main.closures",
+            "main.holders",
+        ] {
+            if !root_frames
+                .iter()
+                .any(|r| r.ends_with(&format!(" {global}")))
+            {
+                fail(format!("no path from the global {global}: {root_frames:?}"));
+            }
+        }
         if u(&w["alloc_stack_objects"]) > 0 && alloc_samples == 0 {
             fail("objects with allocation stacks but no allocation sample".into());
         }

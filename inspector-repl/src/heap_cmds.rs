@@ -469,6 +469,11 @@ fn root_ptr_words(root: &inspector_core::runtime::roots::Root) -> u64 {
 /// use (see [`crate::progress`]).
 pub fn heap_graph(ctx: &mut Context) -> Result<Arc<HeapGraph>, CmdError> {
     let spinner = Spinner::new(ctx.progress());
+    heap_graph_showing(ctx, &spinner)
+}
+
+/// [`heap_graph`], its phases shown on `spinner`.
+fn heap_graph_showing(ctx: &mut Context, spinner: &Spinner) -> Result<Arc<HeapGraph>, CmdError> {
     let s = ctx.session()?;
     s.heap_graph_with(&|p| spinner.phase(p))
         .map_err(CmdError::failed)
@@ -570,13 +575,15 @@ pub fn histogram(ctx: &mut Context, args: &Args) -> Result<Output, CmdError> {
 /// `histogram -pprof FILE`.
 fn histogram_pprof(ctx: &mut Context, file: &str) -> Result<Output, CmdError> {
     use inspector_core::export::heap_profile::ProfileSource;
-    use inspector_core::export::histogram_profile::{self as hp, PathParent};
+    use inspector_core::export::histogram_profile as hp;
     use inspector_core::export::pprof::write_gzipped;
 
-    let g = heap_graph(ctx)?;
     let spinner = Spinner::new(ctx.progress());
+    let g = heap_graph_showing(ctx, &spinner)?;
     let core_path = ctx.core().display().to_string();
     let s = ctx.session()?;
+    spinner.phase(Phase::Paths);
+    let tree = s.parent_tree().map_err(CmdError::failed)?;
     spinner.phase(Phase::Profile);
     let heap = s.heap().map_err(CmdError::failed)?;
     let o = s.objects().map_err(CmdError::failed)?;
@@ -597,7 +604,7 @@ fn histogram_pprof(ctx: &mut Context, file: &str) -> Result<Output, CmdError> {
             "goheap: every reachable object of core {core_path} (unsampled; garbage left out)"
         ),
     };
-    let parent = |_: u64| PathParent::None;
+    let parent = |b: u64| tree.parent(b);
     let p = hp::build(&hp::HistogramProfileInput {
         reach: &g.reach,
         types: &g.types,
@@ -650,7 +657,12 @@ fn histogram_pprof(ctx: &mut Context, file: &str) -> Result<Output, CmdError> {
         thousands(p.garbage_objects),
         thousands(p.garbage_bytes)
     );
-    let problems: Vec<&String> = profiled.problems.iter().chain(&p.problems).collect();
+    let problems: Vec<&String> = profiled
+        .problems
+        .iter()
+        .chain(&p.problems)
+        .chain(&tree.problem)
+        .collect();
     for m in &problems {
         let _ = writeln!(t, "problem: {m}");
     }

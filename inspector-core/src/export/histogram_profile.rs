@@ -21,6 +21,7 @@ use super::pprof::{FrameRef, Profile, ProfileBuilder};
 use crate::analysis::mark::Reach;
 use crate::analysis::objects_by_type::TypeKeys;
 use crate::analysis::objtypes::ObjectTypes;
+use crate::analysis::paths::Parent;
 use crate::binary::Pclntab;
 use crate::runtime::heap::{Heap, SpanState};
 use crate::runtime::layout::ObjectLayouts;
@@ -35,17 +36,6 @@ pub const MAX_FRAMES: usize = 16;
 pub const ELLIPSIS: &str = "…";
 /// The frame below the leaf of an object no path reaches (no parent known).
 pub const NO_PATH: &str = "no path known";
-
-/// Where a reachable object was reached from (one step of a shortest path from a root).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PathParent {
-    /// Directly from this root (an index in [`Roots::list`]).
-    Root(usize),
-    /// From the object in this slot (the mark bits' index).
-    Object(u64),
-    /// Not known.
-    None,
-}
 
 const NONE: u32 = u32::MAX;
 
@@ -223,7 +213,9 @@ pub struct HistogramProfileInput<'a> {
     pub types: &'a ObjectTypes,
     pub keys: &'a TypeKeys,
     pub roots: &'a Roots,
-    pub parent: &'a dyn Fn(u64) -> PathParent,
+    /// Each reachable slot's parent on a shortest path from the roots
+    /// ([`crate::analysis::paths::ParentTree::parent`]).
+    pub parent: &'a dyn Fn(u64) -> Parent,
     pub profiled: &'a ProfiledSlots,
     pub stacks: AllocStacks<'a>,
     pub src: &'a ProfileSource,
@@ -374,7 +366,8 @@ pub fn build(inp: &HistogramProfileInput<'_>) -> HistogramProfile {
                     let mut cur = bt;
                     let base = loop {
                         match (inp.parent)(cur) {
-                            PathParent::Root(r) => {
+                            Parent::Root(r) => {
+                                let r = r as usize;
                                 let Some(root) = inp.roots.list.get(r) else {
                                     break no_path;
                                 };
@@ -393,7 +386,7 @@ pub fn build(inp: &HistogramProfileInput<'_>) -> HistogramProfile {
                                 }
                                 break root_node[r];
                             }
-                            PathParent::Object(p) if (p as usize) < slots => {
+                            Parent::Object(p) if (p as usize) < slots => {
                                 match memo[p as usize] {
                                     UNSET => {}
                                     // A cycle: the parent tree is broken here.
