@@ -583,8 +583,11 @@ fn histogram_pprof(ctx: &mut Context, file: &str) -> Result<Output, CmdError> {
     let core_path = ctx.core().display().to_string();
     let s = ctx.session()?;
     spinner.phase(Phase::Paths);
+    let t0 = std::time::Instant::now();
     let tree = s.parent_tree().map_err(CmdError::failed)?;
+    let paths_time = t0.elapsed();
     spinner.phase(Phase::Profile);
+    let t1 = std::time::Instant::now();
     let heap = s.heap().map_err(CmdError::failed)?;
     let o = s.objects().map_err(CmdError::failed)?;
     let keys = TypeKeys::new(&g.reach, &g.types);
@@ -626,6 +629,7 @@ fn histogram_pprof(ctx: &mut Context, file: &str) -> Result<Output, CmdError> {
     std::fs::write(file, &buf)
         .with_context(|| format!("histogram: cannot write {file}"))
         .map_err(CmdError::failed)?;
+    let profile_time = t1.elapsed();
     drop(spinner);
     let mut t = String::new();
     let _ = writeln!(
@@ -678,6 +682,8 @@ fn histogram_pprof(ctx: &mut Context, file: &str) -> Result<Output, CmdError> {
         "garbage_objects": p.garbage_objects,
         "garbage_bytes": p.garbage_bytes,
         "problems": problems,
+        "paths_ms": paths_time.as_secs_f64() * 1e3,
+        "profile_ms": profile_time.as_secs_f64() * 1e3,
     });
     Ok(Output::new(t, data))
 }

@@ -18,7 +18,7 @@ use rayon::prelude::*;
 
 use super::heap_profile::ProfileSource;
 use super::pprof::{FrameRef, Profile, ProfileBuilder};
-use crate::analysis::mark::Reach;
+use crate::analysis::mark::{Reach, SpanMeta};
 use crate::analysis::objects_by_type::TypeKeys;
 use crate::analysis::objtypes::ObjectTypes;
 use crate::analysis::paths::Parent;
@@ -270,6 +270,34 @@ pub fn root_frame(r: &Root) -> String {
     }
 }
 
+/// Slot bit → span without a search over every span: per 64-bit word of the slot bit
+/// vectors, the span holding the word's first bit; a bit's span is then found among the few
+/// spans starting inside its word.
+struct WordSpans(Vec<u32>);
+
+impl WordSpans {
+    fn new(spans: &[SpanMeta], slots: u64) -> WordSpans {
+        let words = slots.div_ceil(64) as usize;
+        let mut v = Vec::with_capacity(words + 1);
+        let mut i = 0usize;
+        for w in 0..=words as u64 {
+            while i + 1 < spans.len() && spans[i + 1].bit <= w * 64 {
+                i += 1;
+            }
+            v.push(i as u32);
+        }
+        WordSpans(v)
+    }
+
+    /// The index of the span holding slot bit `b` (which must be a slot of some span).
+    fn span(&self, spans: &[SpanMeta], b: u64) -> usize {
+        let w = (b / 64) as usize;
+        let lo = self.0[w] as usize;
+        let hi = self.0.get(w + 1).map_or(spans.len(), |&h| h as usize + 1);
+        lo + spans[lo..hi].partition_point(|m| m.bit <= b) - 1
+    }
+}
+
 const UNSET: u32 = u32::MAX;
 const BUSY: u32 = u32::MAX - 1;
 
@@ -323,6 +351,8 @@ pub fn build(inp: &HistogramProfileInput<'_>) -> HistogramProfile {
         *l
     };
     let mut prof_cursor = 0usize;
+    let mut pcs = PcCache::default();
+    let word_span = WordSpans::new(spans, slots as u64);
     for s in spans {
         for slot in 0..u64::from(s.nelems) {
             let bt = s.bit + slot;
@@ -350,6 +380,7 @@ pub fn build(inp: &HistogramProfileInput<'_>) -> HistogramProfile {
                         &mut trie,
                         &mut b,
                         &inp.stacks,
+                        &mut pcs,
                         inp.profiled.buckets[bi],
                         &mut problems,
                     );
@@ -393,7 +424,7 @@ pub fn build(inp: &HistogramProfileInput<'_>) -> HistogramProfile {
                                     BUSY => break no_path,
                                     n => break n,
                                 }
-                                let i = spans.partition_point(|m| m.bit <= p) - 1;
+                                let i = word_span.span(spans, p);
                                 let (k, _) = inp.keys.key(inp.types, &spans[i], p);
                                 let l = loc_of(&mut b, k);
                                 memo[p as usize] = BUSY;
@@ -443,39 +474,71 @@ pub fn build(inp: &HistogramProfileInput<'_>) -> HistogramProfile {
     out
 }
 
-/// The node of a bucket's allocation stack (outermost frame at the top of the trie).
+/// Per return PC of allocation stacks: its location (`None`: outside Go text or
+/// `runtime.goexit`, no frame) and whether `runtime/pprof` hides it as a leading allocator
+/// frame. Profiles repeat the same PCs in many stacks: each is symbolized once.
+#[derive(Default)]
+struct PcCache {
+    pcs: std::collections::HashMap<u64, (Option<u64>, bool)>,
+}
+
+impl PcCache {
+    fn get(
+        &mut self,
+        b: &mut ProfileBuilder,
+        st: &AllocStacks<'_>,
+        pc: u64,
+    ) -> (Option<u64>, bool) {
+        let Some(pcln) = st.pcln else {
+            return (None, false);
+        };
+        *self.pcs.entry(pc).or_insert_with(|| {
+            let hidden = mprof::is_hidden(pcln, st.bias, pc, st.go_minor);
+            let loc = mprof::frame_for_pc(pcln, st.bias, pc)
+                .filter(|f| f.func != "runtime.goexit")
+                .map(|f| {
+                    b.location(
+                        f.pc,
+                        &[FrameRef {
+                            func: f.func,
+                            file: f.file,
+                            line: i64::from(f.line),
+                            start_line: i64::from(f.start_line),
+                        }],
+                    )
+                });
+            (loc, hidden)
+        })
+    }
+}
+
+/// The node of a bucket's allocation stack (outermost frame at the top of the trie), with
+/// the allocator's leading frames dropped as `runtime/pprof` drops them
+/// ([`mprof::shown_frames`]).
 fn alloc_node(
     trie: &mut Trie,
     b: &mut ProfileBuilder,
     st: &AllocStacks<'_>,
+    cache: &mut PcCache,
     bucket: u64,
     problems: &mut Vec<String>,
 ) -> u32 {
-    let frames = match mprof::read_bucket(st.mem, st.layouts, bucket) {
-        Ok(bk) => match st.pcln {
-            Some(p) => mprof::shown_frames(p, st.bias, &bk.stack, st.go_minor),
-            None => Vec::new(),
-        },
+    let stack = match mprof::read_bucket(st.mem, st.layouts, bucket) {
+        Ok(bk) => bk.stack,
         Err(e) => {
             problems.push(format!("profile bucket {bucket:#x}: {e}"));
             Vec::new()
         }
     };
+    let infos: Vec<(Option<u64>, bool)> = stack.iter().map(|&pc| cache.get(b, st, pc)).collect();
+    let from = infos.iter().position(|i| !i.1).unwrap_or(0);
     let mut n = NONE;
-    for f in frames.iter().rev() {
-        let l = b.location(
-            f.pc,
-            &[FrameRef {
-                func: f.func.clone(),
-                file: f.file.clone(),
-                line: i64::from(f.line),
-                start_line: i64::from(f.start_line),
-            }],
-        );
+    for l in infos[from..].iter().rev().filter_map(|i| i.0) {
         n = trie.child(n, l, true);
     }
     if n == NONE {
-        let l = b.synthetic_location(&[frame(&format!("<allocation stack {bucket:#x}>"))]);
+        let l =
+            b.synthetic_location(&[frame(&format!("allocation stack unreadable ({bucket:#x})"))]);
         n = trie.child(NONE, l, true);
     }
     n
@@ -514,6 +577,33 @@ mod tests {
         assert_eq!(s[2..MAX_FRAMES - 1], kept[..], "the root-most types kept");
         // Below a cut node, a repeat still folds.
         assert_eq!(t.type_child(n, 139, 99), n);
+    }
+
+    #[test]
+    fn word_spans_find_every_slot() {
+        // Spans of 3, 200, 1, 1, 0, 70 slots (one with none).
+        let mut spans = Vec::new();
+        let mut bit = 0;
+        for n in [3u32, 200, 1, 1, 0, 70] {
+            spans.push(SpanMeta {
+                base: 0x1000 * (spans.len() as u64 + 1),
+                elemsize: 8,
+                nelems: n,
+                npages: 1,
+                spanclass: 2,
+                bit,
+                large_type: 0,
+            });
+            bit += u64::from(n);
+        }
+        let ws = WordSpans::new(&spans, bit);
+        for b in 0..bit {
+            let want = spans.partition_point(|m| m.bit <= b) - 1;
+            let got = ws.span(&spans, b);
+            assert_eq!(got, want, "bit {b}");
+            let s = &spans[got];
+            assert!(s.bit <= b && b < s.bit + u64::from(s.nelems), "bit {b}");
+        }
     }
 
     #[test]
