@@ -134,7 +134,8 @@ pub static COMMANDS: &[CommandSpec] = &[
                allocation stack where the runtime's memory profile recorded one (label \
                stack=allocation), else its ancestors' types up to the root that reaches it \
                (label stack=path; repeats of one type folded into one frame, at most 16 \
-               frames, the middle of longer paths shown as `…`).",
+               frames, the middle of longer paths shown as `…`). -type, -top and -sort do \
+               not combine with -pprof.",
         flags: &[
             FlagSpec::value("top", "N", "Only the first N rows."),
             FlagSpec::value("sort", "KEY", "Order rows by bytes (default) or count.")

@@ -142,8 +142,9 @@ pub fn profiled_slots(
     reach: &Reach,
 ) -> ProfiledSlots {
     let (spans, _, _) = reach.index();
-    // Per span with specials: (bucket, slot bit) pairs, or why the list could not be read.
-    type Found = (Vec<(u64, u64)>, Option<String>);
+    // Per span with specials: (bucket, slot bit, offset) of its profile records, or why the
+    // list could not be read.
+    type Found = (Vec<(u64, u64, u64)>, Option<String>);
     let found: Vec<Found> = heap
         .spans
         .par_iter()
@@ -162,7 +163,11 @@ pub fn profiled_slots(
                         .filter_map(|sp| match sp.kind {
                             SpecialKind::Profile { bucket } => {
                                 let slot = sp.offset / m.elemsize;
-                                (slot < u64::from(m.nelems)).then_some((bucket, m.bit + slot))
+                                (slot < u64::from(m.nelems)).then_some((
+                                    bucket,
+                                    m.bit + slot,
+                                    sp.offset,
+                                ))
                             }
                             _ => None,
                         })
@@ -177,7 +182,7 @@ pub fn profiled_slots(
         })
         .collect();
     let mut out = ProfiledSlots::default();
-    let mut pairs: Vec<(u64, u64)> = Vec::new();
+    let mut pairs: Vec<(u64, u64, u64)> = Vec::new();
     for (v, p) in found {
         pairs.extend(v);
         out.problems.extend(p);
@@ -185,16 +190,17 @@ pub fn profiled_slots(
     // Dense bucket indices by sorting (no map per object), then by slot.
     pairs.sort_unstable();
     let mut slots = Vec::with_capacity(pairs.len());
-    for (bucket, b) in pairs {
+    for (bucket, b, off) in pairs {
         if out.buckets.last() != Some(&bucket) {
             out.buckets.push(bucket);
         }
-        slots.push((b, out.buckets.len() as u32 - 1));
+        slots.push((b, off, out.buckets.len() as u32 - 1));
     }
-    // One record per slot (a tiny block may hold several sampled allocations: the first).
+    // One record per slot (a tiny block may hold several sampled allocations: the one at the
+    // lowest offset).
     slots.sort_unstable();
     slots.dedup_by_key(|e| e.0);
-    out.slots = slots;
+    out.slots = slots.into_iter().map(|(b, _, k)| (b, k)).collect();
     out
 }
 
