@@ -23,6 +23,9 @@
 //!   (`main.mbig`, over 128 bytes), the pointers buffered in `ptrChan` (`main.cval`), what the
 //!   closures capture (`main.cclo`), `shapes`' `*main.tshape` (an itab's type) and the
 //!   `holders` and the one `main.tshared` they share.
+//! - A large object (`largeRecs`, a `[]main.lrec` backing array over 32 KiB): typed by
+//!   `mspan.largeType` on Go 1.22+ (`large`), by the slice global on 1.21; every element's
+//!   `main.lleaf` through its pointer (the whole array is followed, not its first element).
 //! - Objects reached only from a goroutine's stack or a finalizer: the stack-held list's
 //!   head is typed by `main.stackHolder`'s local `head` (DWARF), the rest of it through
 //!   `snode.next`; the finalizer-only `main.fnode` by its finalizer special's pointer type,
@@ -74,6 +77,8 @@ fn heapgraph_matrix() {
             "cclo_addr",
             "shape_addr",
             "shared_addr",
+            "large_recs_addr",
+            "lleaf_addr",
         ];
         let cmd = format!(
             "heapgraph -roots {}",
@@ -263,6 +268,8 @@ fn check_histogram(
         ("main.tshared", 1),
         ("main.snode", c("stack_count") + c("final_children")),
         ("main.fnode", 1),
+        ("[]main.lrec", 1),
+        ("main.lleaf", c("large_rec_count")),
     ];
     for (name, n) in want {
         if count(name) != n {
@@ -296,6 +303,12 @@ fn check_histogram(
         ("msmall_addr", "main.msmall", None),
         ("cval_addr", "main.cval", None),
         ("cclo_addr", "main.cclo", None),
+        (
+            "large_recs_addr",
+            "[]main.lrec",
+            Some(if types_stored { "large" } else { "global" }),
+        ),
+        ("lleaf_addr", "main.lleaf", Some("field")),
     ];
     for (addr, ty, how) in want_types {
         let i = names.iter().position(|n| *n == addr).unwrap();

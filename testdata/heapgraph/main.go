@@ -28,7 +28,10 @@
 //     chanCount buffered pointers), closures (closureCount closures, each capturing its own
 //     *cclo) and shapes (a []shaper of shapeCount *tshape: a non-empty interface);
 //
-//   - holders: three holder objects pointing at one tshared (for referrers and paths).
+//   - holders: three holder objects pointing at one tshared (for referrers and paths);
+//
+//   - largeRecs: one large object (a []lrec backing array of largeRecCount structs, over
+//     32 KiB: typed by mspan.largeType on Go 1.22+) whose every element points at an lleaf.
 //
 // After the last GC (and runtime.ReadMemStats) it allocates:
 //   - an object (finalObj) reachable only through its finalizer (runtime.SetFinalizer), which
@@ -70,6 +73,7 @@ const (
 	closureCount  = 30
 	shapeCount    = 40
 	holderCount   = 3
+	largeRecCount = 2000 // 24-byte lrecs: 48,000 bytes, a large object
 )
 
 // tnode is 40 bytes (size class 48) with pointers; tleaf 24 bytes without; rec 24 bytes with
@@ -124,6 +128,15 @@ type holder struct {
 
 type tshared struct{ a, b, c, d, e int64 }
 
+// lrec is 24 bytes with one pointer; lleaf 16 bytes without: it shares the tiny allocator's
+// span class (16-byte pointer-free slots) but fills its slot, as mkey, cval, cclo and tshape do.
+type lrec struct {
+	p    *lleaf
+	a, b int64
+}
+
+type lleaf struct{ v, w int64 }
+
 // gnode is 48 bytes with one pointer.
 type gnode struct {
 	next *gnode
@@ -161,14 +174,15 @@ var (
 	closures    []func() int64
 	shapes      []shaper
 	holders     []*holder
+	largeRecs   []lrec
 
 	// Addresses (not pointers: they keep nothing alive).
-	globalAddr, listTailAddr, stackHeadAddr, stackTailAddr   uintptr
-	finalAddr, finalChildAddr, garbageAddr, garbageLargeAddr uintptr
-	tnodeAddr, tleafAddr, recsAddr, boxAddr                  uintptr
-	mkeyAddr, mvalAddr, msmallAddr, cvalAddr                 uintptr
-	ccloAddr, shapeAddr, sharedAddr                          uintptr
-	holderAddrs                                              [holderCount]uintptr
+	globalAddr, listTailAddr, stackHeadAddr, stackTailAddr    uintptr
+	finalAddr, finalChildAddr, garbageAddr, garbageLargeAddr  uintptr
+	tnodeAddr, tleafAddr, recsAddr, boxAddr                   uintptr
+	mkeyAddr, mvalAddr, msmallAddr, cvalAddr                  uintptr
+	ccloAddr, shapeAddr, sharedAddr, largeRecsAddr, lleafAddr uintptr
+	holderAddrs                                               [holderCount]uintptr
 
 	stackReady   = make(chan struct{})
 	stackRelease = make(chan struct{})
@@ -266,6 +280,12 @@ func buildContainers() {
 			shapeAddr = uintptr(unsafe.Pointer(s))
 		}
 	}
+	largeRecs = make([]lrec, largeRecCount)
+	for i := range largeRecs {
+		largeRecs[i].p = &lleaf{v: int64(i)}
+	}
+	largeRecsAddr = uintptr(unsafe.Pointer(&largeRecs[0]))
+	lleafAddr = uintptr(unsafe.Pointer(largeRecs[largeRecCount-1].p))
 	shared := &tshared{}
 	sharedAddr = uintptr(unsafe.Pointer(shared))
 	holders = make([]*holder, holderCount)
@@ -365,6 +385,7 @@ func main() {
 		b = sidecar.AppendField(b, false, "closure_count", closureCount)
 		b = sidecar.AppendField(b, false, "shape_count", shapeCount)
 		b = sidecar.AppendField(b, false, "holder_count", holderCount)
+		b = sidecar.AppendField(b, false, "large_rec_count", largeRecCount)
 		b = sidecar.AppendField(b, false, "garbage_objects", garbageScan+garbageNoscan+garbageLarge)
 		b = sidecar.AppendField(b, false, "garbage_bytes", garbageScan*64+garbageNoscan*112+garbageLarge*largeSize)
 		for _, f := range []struct {
@@ -380,6 +401,7 @@ func main() {
 			{"mkey_addr", mkeyAddr}, {"mval_addr", mvalAddr}, {"msmall_addr", msmallAddr},
 			{"cval_addr", cvalAddr}, {"cclo_addr", ccloAddr},
 			{"shape_addr", shapeAddr}, {"shared_addr", sharedAddr},
+			{"large_recs_addr", largeRecsAddr}, {"lleaf_addr", lleafAddr},
 		} {
 			b = sidecar.AppendField(b, false, f.name, uint64(f.v))
 		}
