@@ -1,12 +1,14 @@
 //! The heap graph of a session: its roots ([`crate::runtime::roots`]) and what marking from
-//! them reaches ([`super::mark`]), the reachable objects' types ([`super::objtypes`]) and their
-//! histogram, computed once per session ([`Session::heap_graph`]).
+//! them reaches ([`super::mark`]), the reachable objects' types ([`super::objtypes`], from
+//! typed globals and the typed roots of [`super::roottypes`]) and their histogram, computed
+//! once per session ([`Session::heap_graph`]).
 
 use std::time::{Duration, Instant};
 
 use super::histogram::Histogram;
 use super::mark::{self, MarkInput, Reach};
 use super::objtypes::{self, ObjectTypes};
+use super::roottypes::{self, RootTypeInput};
 use crate::binary::dwarf::{DwarfIndex, VariableType};
 use crate::runtime::layout::{LayoutError, RootLayouts};
 use crate::runtime::roots::{RootInput, RootKind, Roots};
@@ -44,7 +46,7 @@ impl HeapGraph {
             .ok_or_else(|| rt_err(LayoutError::NoDwarf.into()))?;
         let layouts = RootLayouts::resolve(dwarf, s.rt.version).map_err(|e| rt_err(e.into()))?;
         let t0 = Instant::now();
-        let roots = Roots::enumerate(&RootInput {
+        let mut roots = Roots::enumerate(&RootInput {
             mem: s.memory(),
             exe: &s.exe,
             rt: &s.rt,
@@ -68,13 +70,24 @@ impl HeapGraph {
         let mark_time = t1.elapsed();
         let t2 = Instant::now();
         let globals = typed_globals(dwarf, s.rt.bias, &roots);
+        let tr = objects.types(s.memory());
+        let typed_roots = roottypes::compute(&RootTypeInput {
+            mem: s.memory(),
+            dwarf,
+            types: &tr,
+            bias: s.rt.bias,
+            goroutines: &goroutines,
+            roots: &roots,
+        });
+        typed_roots.name_roots(&mut roots);
+        roots.problems.extend(typed_roots.problems);
         let types = objtypes::compute(
             s.memory(),
-            &objects.types(s.memory()),
+            &tr,
             &objects.layouts.consts,
             &reach,
             &globals,
-            &[],
+            &typed_roots.roots,
         );
         let histogram = Histogram::compute(&reach, &types);
         Ok(HeapGraph {
