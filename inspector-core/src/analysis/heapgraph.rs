@@ -3,6 +3,7 @@
 //! typed globals and the typed roots of [`super::roottypes`]) and their histogram, computed
 //! once per session ([`Session::heap_graph`]).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::histogram::Histogram;
@@ -23,6 +24,9 @@ pub struct HeapGraph {
     /// Types of the reachable objects ([`objtypes`]) and the histogram built from them.
     pub types: ObjectTypes,
     pub histogram: Histogram,
+    /// (index in `roots.list`, names of the DWARF variables typed in that stack root), by
+    /// index ([`HeapGraph::root_variables`]).
+    pub root_vars: Vec<(usize, Vec<Arc<str>>)>,
     /// Time spent enumerating roots and marking (the heap walk and goroutines excluded).
     pub roots_time: Duration,
     pub mark_time: Duration,
@@ -30,6 +34,14 @@ pub struct HeapGraph {
 }
 
 impl HeapGraph {
+    /// The names of the DWARF variables typed in root `i` of `roots.list` (a stack root).
+    pub fn root_variables(&self, i: usize) -> &[Arc<str>] {
+        match self.root_vars.binary_search_by_key(&i, |v| v.0) {
+            Ok(k) => &self.root_vars[k].1,
+            Err(_) => &[],
+        }
+    }
+
     /// Enumerate the roots of `s` and mark from them.
     pub fn compute(s: &Session) -> Result<HeapGraph, SessionError> {
         let rt_err = |source: RuntimeError| SessionError::Runtime {
@@ -79,7 +91,6 @@ impl HeapGraph {
             goroutines: &goroutines,
             roots: &roots,
         });
-        typed_roots.name_roots(&mut roots);
         roots.problems.extend(typed_roots.problems);
         let types = objtypes::compute(
             s.memory(),
@@ -95,6 +106,7 @@ impl HeapGraph {
             reach,
             types,
             histogram,
+            root_vars: typed_roots.names,
             roots_time,
             mark_time,
             types_time: t2.elapsed(),

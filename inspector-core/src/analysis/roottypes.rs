@@ -10,8 +10,8 @@
 //! interfaces, maps, channels, functions; structs by field, arrays by element) and each leaf
 //! whose words are on the stack together and whose pointer word a stack root marks live (the
 //! locals or arguments map, or a live stack object) becomes a [`TypedRoot::Value`]: a dead
-//! slot may hold a stale pointer to reused memory and is never typed. The variables' names
-//! are given to the roots holding them.
+//! slot may hold a stale pointer to reused memory and is never typed. The names of the
+//! variables typed in each stack root are kept for display.
 
 use std::sync::{Arc, OnceLock};
 
@@ -44,19 +44,6 @@ pub struct TypedRoots {
     pub names: Vec<(usize, Vec<Arc<str>>)>,
     /// Functions whose DWARF could not be read (their frames are not typed).
     pub problems: Vec<String>,
-}
-
-impl TypedRoots {
-    /// Append the variable names to the names of the stack roots holding them:
-    /// `goroutine 7: main.worker (head, buf)`.
-    pub fn name_roots(&self, roots: &mut Roots) {
-        for (i, names) in &self.names {
-            if let Some(r) = roots.list.get_mut(*i) {
-                let list: Vec<&str> = names.iter().map(|n| &**n).collect();
-                r.name = format!("{} ({})", r.name, list.join(", ")).into();
-            }
-        }
-    }
 }
 
 /// Typed roots of finalizer specials and goroutine stacks.
