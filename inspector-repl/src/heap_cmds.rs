@@ -450,6 +450,7 @@ pub fn heapgraph(ctx: &mut Context, args: &Args) -> Result<Output, CmdError> {
         "roots_ms": g.roots_time.as_secs_f64() * 1e3,
         "mark_ms": g.mark_time.as_secs_f64() * 1e3,
         "types_ms": g.types_time.as_secs_f64() * 1e3,
+        "typed_roots_ms": g.typed_roots_time.as_secs_f64() * 1e3,
     });
     Ok(Output::new(t, data))
 }

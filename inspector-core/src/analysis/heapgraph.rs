@@ -31,6 +31,8 @@ pub struct HeapGraph {
     pub roots_time: Duration,
     pub mark_time: Duration,
     pub types_time: Duration,
+    /// Part of `types_time` spent finding the typed stack slots and finalizer objects.
+    pub typed_roots_time: Duration,
 }
 
 impl HeapGraph {
@@ -83,6 +85,7 @@ impl HeapGraph {
         let t2 = Instant::now();
         let globals = typed_globals(dwarf, s.rt.bias, &roots);
         let tr = objects.types(s.memory());
+        let t3 = Instant::now();
         let typed_roots = roottypes::compute(&RootTypeInput {
             mem: s.memory(),
             dwarf,
@@ -91,6 +94,7 @@ impl HeapGraph {
             goroutines: &goroutines,
             roots: &roots,
         });
+        let typed_roots_time = t3.elapsed();
         roots.problems.extend(typed_roots.problems);
         let types = objtypes::compute(
             s.memory(),
@@ -110,6 +114,7 @@ impl HeapGraph {
             roots_time,
             mark_time,
             types_time: t2.elapsed(),
+            typed_roots_time,
         })
     }
 }

@@ -123,7 +123,7 @@ fn flatten(tr: &TypeReader<'_>, addr: u64, base: u64, depth: u32, out: &mut Vec<
     match t.kind {
         "struct" => {
             for f in tr.struct_fields(&t).unwrap_or_default() {
-                flatten(tr, f.typ, base + f.offset, depth + 1, out);
+                flatten(tr, f.typ, base.saturating_add(f.offset), depth + 1, out);
             }
         }
         "array" => {
@@ -134,11 +134,12 @@ fn flatten(tr: &TypeReader<'_>, addr: u64, base: u64, depth: u32, out: &mut Vec<
             if et.ptr_bytes == 0 || et.size == 0 {
                 return;
             }
-            for i in 0..len {
+            for i in 0..len.min(MAX_LEAVES as u64) {
                 if out.len() >= MAX_LEAVES {
                     return;
                 }
-                flatten(tr, elem, base + i * et.size, depth + 1, out);
+                let at = base.saturating_add(i.saturating_mul(et.size));
+                flatten(tr, elem, at, depth + 1, out);
             }
         }
         "string" => out.push(leaf(LeafKind::Str)),
@@ -148,9 +149,12 @@ fn flatten(tr: &TypeReader<'_>, addr: u64, base: u64, depth: u32, out: &mut Vec<
 }
 
 /// A function's variables with their leaves (read once per function).
-fn plan(inp: &RootTypeInput<'_>, f: usize) -> Result<Vec<PlanVar>, String> {
+fn plan(inp: &RootTypeInput<'_>, f: usize, func: &str) -> Result<Vec<PlanVar>, String> {
     let base = inp.types.types_base();
-    let vars = inp.dwarf.function_variables(f)?;
+    let vars = inp
+        .dwarf
+        .function_variables(f)
+        .map_err(|e| format!("DWARF of {func}: {e}"))?;
     Ok(vars
         .into_iter()
         .filter_map(|var| {
@@ -175,10 +179,11 @@ fn word_at(pieces: &[Piece], off: u64) -> Option<i64> {
         let Some(size) = p.size else {
             return p.cfa_offset.map(|o| o.wrapping_add(off as i64));
         };
-        if start <= off && off + 8 <= start + size {
+        let end = start.saturating_add(size);
+        if start <= off && off.saturating_add(8) <= end {
             return p.cfa_offset.map(|o| o.wrapping_add((off - start) as i64));
         }
-        start += size;
+        start = end;
     }
     None
 }
@@ -188,7 +193,7 @@ fn word_at(pieces: &[Piece], off: u64) -> Option<i64> {
 fn place(pieces: &[Piece], cfa: u64, off: u64, words: u64) -> Option<u64> {
     let first = word_at(pieces, off)?;
     for w in 1..words {
-        if word_at(pieces, off + 8 * w)? != first.wrapping_add(8 * w as i64) {
+        if word_at(pieces, off.saturating_add(8 * w))? != first.wrapping_add(8 * w as i64) {
             return None;
         }
     }
@@ -267,9 +272,51 @@ fn stack_values(inp: &RootTypeInput<'_>, out: &mut TypedRoots) {
     for p in plans.into_iter().filter_map(OnceLock::into_inner) {
         if let Err(e) = p {
             out.problems
-                .push(format!("DWARF: {e}; its frames' variables are not typed"));
+                .push(format!("{e}; its frames' variables are not typed"));
         }
     }
+}
+
+/// A located, live leaf of a frame's variable.
+#[derive(Debug, Clone, Copy)]
+struct Cand<'a> {
+    addr: u64,
+    words: u64,
+    typ: u64,
+    kind: LeafKind,
+    /// The stack root marking it live.
+    root: usize,
+    name: &'a Arc<str>,
+}
+
+/// Drop the candidates of one frame that overlap a candidate of another type or place:
+/// variables sharing a slot (Go 1.23+ merges the stack slots of locals whose lifetimes do not
+/// overlap) cannot say which of them is there. Candidates with the same place and type are
+/// one: the kept candidates are left sorted by place, duplicates (other names) next to each
+/// other.
+fn unambiguous(cands: &mut Vec<Cand<'_>>) {
+    cands.sort_unstable_by_key(|c| (c.addr, c.typ, c.words));
+    let mut keep = vec![true; cands.len()];
+    let mut i = 0;
+    while i < cands.len() {
+        // A run of candidates overlapping one another.
+        let mut end = cands[i].addr + 8 * cands[i].words;
+        let mut j = i + 1;
+        while j < cands.len() && cands[j].addr < end {
+            end = end.max(cands[j].addr + 8 * cands[j].words);
+            j += 1;
+        }
+        let first = cands[i];
+        let same = cands[i..j].iter().all(|c| {
+            (c.addr, c.typ, c.words, c.kind) == (first.addr, first.typ, first.words, first.kind)
+        });
+        if !same {
+            keep[i..j].iter_mut().for_each(|k| *k = false);
+        }
+        i = j;
+    }
+    let mut k = keep.iter();
+    cands.retain(|_| *k.next().unwrap_or(&false));
 }
 
 /// The typed stack values of one goroutine; `stack_roots`: (goid, root index) of its stack
@@ -301,6 +348,7 @@ fn goroutine_values(
     };
     let on_stack =
         |a: u64, words: u64| a >= g.stack_lo && a.saturating_add(8 * words) <= g.stack_hi;
+    let mut cands: Vec<Cand<'_>> = Vec::new();
     for fr in g.backtrace.frames.iter().filter(|f| !f.inlined) {
         let link = fr.pc.wrapping_sub(inp.bias);
         let pc = if fr.pc == fr.entry {
@@ -311,9 +359,10 @@ fn goroutine_values(
         let Some(f) = inp.dwarf.function_at(pc) else {
             continue;
         };
-        let Ok(vars) = plans[f].get_or_init(|| plan(inp, f)) else {
+        let Ok(vars) = plans[f].get_or_init(|| plan(inp, f, &fr.func)) else {
             continue;
         };
+        cands.clear();
         for pv in vars {
             let Some(pieces) = pv.var.location_at(pc) else {
                 continue;
@@ -324,35 +373,49 @@ fn goroutine_values(
                     LeafKind::Str => (2, 0),
                     LeafKind::Iface => (2, 1),
                 };
-                let Some(a) = place(pieces, fr.fp, leaf.off, words) else {
+                let Some(addr) = place(pieces, fr.fp, leaf.off, words) else {
                     continue;
                 };
-                if !on_stack(a, words) {
+                if !on_stack(addr, words) {
                     continue;
                 }
-                let Some(root) = live.root_of(a + 8 * live_word) else {
-                    continue;
-                };
-                let v = if leaf.kind == LeafKind::SliceOf {
-                    match inp.mem.read_ptr(a) {
-                        Ok(p) if p != 0 => TypedRoot::Object {
-                            ptr: p,
-                            elem: leaf.typ,
-                            how: TypeSource::Stack,
-                        },
-                        _ => continue,
-                    }
-                } else {
-                    TypedRoot::Value {
-                        addr: a,
+                if let Some(root) = live.root_of(addr + 8 * live_word) {
+                    cands.push(Cand {
+                        addr,
+                        words,
                         typ: leaf.typ,
-                        how: TypeSource::Stack,
-                    }
-                };
-                values.push(v);
-                names.push((root, pv.var.name.clone()));
+                        kind: leaf.kind,
+                        root,
+                        name: &pv.var.name,
+                    });
+                }
             }
         }
+        unambiguous(&mut cands);
+        let mut prev = None;
+        for c in &cands {
+            if prev.replace(c.addr) == Some(c.addr) {
+                continue;
+            }
+            let v = if c.kind == LeafKind::SliceOf {
+                match inp.mem.read_ptr(c.addr) {
+                    Ok(p) if p != 0 => TypedRoot::Object {
+                        ptr: p,
+                        elem: c.typ,
+                        how: TypeSource::Stack,
+                    },
+                    _ => continue,
+                }
+            } else {
+                TypedRoot::Value {
+                    addr: c.addr,
+                    typ: c.typ,
+                    how: TypeSource::Stack,
+                }
+            };
+            values.push(v);
+        }
+        names.extend(cands.iter().map(|c| (c.root, c.name.clone())));
     }
     (values, names)
 }
@@ -395,5 +458,33 @@ mod tests {
         assert_eq!(word_at(&odd, 0), None);
         assert_eq!(word_at(&odd, 8), Some(8));
         assert_eq!(word_at(&odd, 16), None);
+    }
+
+    #[test]
+    fn slots_shared_by_variables_of_other_types_are_dropped() {
+        let (a, b, c): (Arc<str>, Arc<str>, Arc<str>) = ("a".into(), "b".into(), "c".into());
+        let cand = |addr, words, typ, name| Cand {
+            addr,
+            words,
+            typ,
+            kind: LeafKind::Word,
+            root: 0,
+            name,
+        };
+        // Two names for one *T slot: kept, both names; a slot claimed as *T and *U: dropped.
+        let mut v = vec![
+            cand(0x130, 1, 0x900, &c),
+            cand(0x100, 1, 0x700, &a),
+            cand(0x100, 1, 0x700, &b),
+            cand(0x120, 1, 0x800, &a),
+            cand(0x120, 1, 0x900, &b),
+        ];
+        unambiguous(&mut v);
+        let kept: Vec<(u64, &str)> = v.iter().map(|c| (c.addr, &**c.name)).collect();
+        assert_eq!(kept, [(0x100, "a"), (0x100, "b"), (0x130, "c")]);
+        // A two-word value overlapping a one-word one of another place: both dropped.
+        let mut v = vec![cand(0x200, 2, 0x700, &a), cand(0x208, 1, 0x700, &b)];
+        unambiguous(&mut v);
+        assert!(v.is_empty());
     }
 }
