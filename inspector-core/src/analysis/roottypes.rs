@@ -231,41 +231,63 @@ impl LiveWords<'_> {
 
 /// Typed roots of every live goroutine's stack frames.
 fn stack_values(inp: &RootTypeInput<'_>, out: &mut TypedRoots) {
-    // Stack roots scanned by stack maps, by goroutine.
-    let mut by_g: Vec<(u64, usize)> = inp
-        .roots
-        .list
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.kind == RootKind::Stack && matches!(r.mask, RootMask::Bits(_)))
-        .filter_map(|(i, r)| Some((r.goid?, i)))
-        .collect();
-    by_g.sort_unstable();
+    // Stack roots scanned by stack maps come in one run per goroutine (as enumerated):
+    // (goid, first root index, end), sorted by goroutine.
+    let list = &inp.roots.list;
+    let mapped = |i: usize| {
+        let r = &list[i];
+        (r.kind == RootKind::Stack && matches!(r.mask, RootMask::Bits(_)))
+            .then_some(r.goid)
+            .flatten()
+    };
+    let mut runs: Vec<(u64, usize, usize)> = Vec::new();
+    for i in 0..list.len() {
+        let Some(goid) = mapped(i) else { continue };
+        match runs.last_mut() {
+            Some(run) if run.0 == goid => run.2 = i + 1,
+            _ => runs.push((goid, i, i + 1)),
+        }
+    }
+    runs.sort_unstable();
     let plans: Vec<OnceLock<Result<Vec<PlanVar>, String>>> = (0..inp.dwarf.function_count())
         .map(|_| OnceLock::new())
         .collect();
-    type PerG = (Vec<TypedRoot>, Vec<(usize, Arc<str>)>);
+    type PerG = (Vec<TypedRoot>, Vec<(usize, VarRef)>);
     let per_g: Vec<PerG> = inp
         .goroutines
         .list
         .par_iter()
         .filter(|g| !g.is_dead())
         .map(|g| {
-            let lo = by_g.partition_point(|e| e.0 < g.id);
-            let hi = by_g.partition_point(|e| e.0 <= g.id);
-            goroutine_values(inp, &plans, g, &by_g[lo..hi])
+            let lo = runs.partition_point(|e| e.0 < g.id);
+            let hi = runs.partition_point(|e| e.0 <= g.id);
+            let roots: Vec<usize> = runs[lo..hi]
+                .iter()
+                .flat_map(|&(_, a, b)| a..b)
+                .filter(|&i| mapped(i) == Some(g.id))
+                .collect();
+            goroutine_values(inp, &plans, g, &roots)
         })
         .collect();
-    let mut names: Vec<(usize, Arc<str>)> = Vec::new();
+    let mut names: Vec<(usize, VarRef)> = Vec::new();
     for (r, n) in per_g {
         out.roots.extend(r);
         names.extend(n);
     }
     names.sort_unstable();
     names.dedup();
-    for (i, n) in names {
+    let name = |(f, v): VarRef| -> Option<Arc<str>> {
+        let vars = plans.get(f as usize)?.get()?.as_ref().ok()?;
+        Some(vars.get(v as usize)?.var.name.clone())
+    };
+    for (i, var) in names {
+        let Some(n) = name(var) else { continue };
         match out.names.last_mut() {
-            Some((j, v)) if *j == i => v.push(n),
+            Some((j, v)) if *j == i => {
+                if !v.contains(&n) {
+                    v.push(n)
+                }
+            }
             _ => out.names.push((i, vec![n])),
         }
     }
@@ -277,16 +299,19 @@ fn stack_values(inp: &RootTypeInput<'_>, out: &mut TypedRoots) {
     }
 }
 
+/// A variable of a function's plan: (function index, variable index).
+type VarRef = (u32, u32);
+
 /// A located, live leaf of a frame's variable.
 #[derive(Debug, Clone, Copy)]
-struct Cand<'a> {
+struct Cand {
     addr: u64,
     words: u64,
     typ: u64,
     kind: LeafKind,
     /// The stack root marking it live.
     root: usize,
-    name: &'a Arc<str>,
+    var: VarRef,
 }
 
 /// Drop the candidates of one frame that overlap a candidate of another type or place:
@@ -294,7 +319,7 @@ struct Cand<'a> {
 /// overlap) cannot say which of them is there. Candidates with the same place and type are
 /// one: the kept candidates are left sorted by place, duplicates (other names) next to each
 /// other.
-fn unambiguous(cands: &mut Vec<Cand<'_>>) {
+fn unambiguous(cands: &mut Vec<Cand>) {
     cands.sort_unstable_by_key(|c| (c.addr, c.typ, c.words));
     let mut keep = vec![true; cands.len()];
     let mut i = 0;
@@ -319,14 +344,14 @@ fn unambiguous(cands: &mut Vec<Cand<'_>>) {
     cands.retain(|_| *k.next().unwrap_or(&false));
 }
 
-/// The typed stack values of one goroutine; `stack_roots`: (goid, root index) of its stack
-/// roots with stack-map masks.
+/// The typed stack values of one goroutine, and the variables named in each root;
+/// `stack_roots`: the indices of its stack roots with stack-map masks.
 fn goroutine_values(
     inp: &RootTypeInput<'_>,
     plans: &[OnceLock<Result<Vec<PlanVar>, String>>],
     g: &Goroutine,
-    stack_roots: &[(u64, usize)],
-) -> (Vec<TypedRoot>, Vec<(usize, Arc<str>)>) {
+    stack_roots: &[usize],
+) -> (Vec<TypedRoot>, Vec<(usize, VarRef)>) {
     let mut values = Vec::new();
     let mut names = Vec::new();
     if stack_roots.is_empty() {
@@ -334,7 +359,7 @@ fn goroutine_values(
     }
     let mut spans: Vec<(u64, u64, usize)> = stack_roots
         .iter()
-        .map(|&(_, i)| {
+        .map(|&i| {
             let r = &inp.roots.list[i];
             (r.addr, r.addr.saturating_add(r.size), i)
         })
@@ -348,7 +373,7 @@ fn goroutine_values(
     };
     let on_stack =
         |a: u64, words: u64| a >= g.stack_lo && a.saturating_add(8 * words) <= g.stack_hi;
-    let mut cands: Vec<Cand<'_>> = Vec::new();
+    let mut cands: Vec<Cand> = Vec::new();
     for fr in g.backtrace.frames.iter().filter(|f| !f.inlined) {
         let link = fr.pc.wrapping_sub(inp.bias);
         let pc = if fr.pc == fr.entry {
@@ -363,7 +388,7 @@ fn goroutine_values(
             continue;
         };
         cands.clear();
-        for pv in vars {
+        for (vi, pv) in vars.iter().enumerate() {
             let Some(pieces) = pv.var.location_at(pc) else {
                 continue;
             };
@@ -386,7 +411,7 @@ fn goroutine_values(
                         typ: leaf.typ,
                         kind: leaf.kind,
                         root,
-                        name: &pv.var.name,
+                        var: (f as u32, vi as u32),
                     });
                 }
             }
@@ -415,7 +440,7 @@ fn goroutine_values(
             };
             values.push(v);
         }
-        names.extend(cands.iter().map(|c| (c.root, c.name.clone())));
+        names.extend(cands.iter().map(|c| (c.root, c.var)));
     }
     (values, names)
 }
@@ -462,28 +487,27 @@ mod tests {
 
     #[test]
     fn slots_shared_by_variables_of_other_types_are_dropped() {
-        let (a, b, c): (Arc<str>, Arc<str>, Arc<str>) = ("a".into(), "b".into(), "c".into());
-        let cand = |addr, words, typ, name| Cand {
+        let cand = |addr, words, typ, var| Cand {
             addr,
             words,
             typ,
             kind: LeafKind::Word,
             root: 0,
-            name,
+            var: (0, var),
         };
-        // Two names for one *T slot: kept, both names; a slot claimed as *T and *U: dropped.
+        // Two variables in one *T slot: kept, both; a slot claimed as *T and *U: dropped.
         let mut v = vec![
-            cand(0x130, 1, 0x900, &c),
-            cand(0x100, 1, 0x700, &a),
-            cand(0x100, 1, 0x700, &b),
-            cand(0x120, 1, 0x800, &a),
-            cand(0x120, 1, 0x900, &b),
+            cand(0x130, 1, 0x900, 2),
+            cand(0x100, 1, 0x700, 0),
+            cand(0x100, 1, 0x700, 1),
+            cand(0x120, 1, 0x800, 0),
+            cand(0x120, 1, 0x900, 1),
         ];
         unambiguous(&mut v);
-        let kept: Vec<(u64, &str)> = v.iter().map(|c| (c.addr, &**c.name)).collect();
-        assert_eq!(kept, [(0x100, "a"), (0x100, "b"), (0x130, "c")]);
+        let kept: Vec<(u64, u32)> = v.iter().map(|c| (c.addr, c.var.1)).collect();
+        assert_eq!(kept, [(0x100, 0), (0x100, 1), (0x130, 2)]);
         // A two-word value overlapping a one-word one of another place: both dropped.
-        let mut v = vec![cand(0x200, 2, 0x700, &a), cand(0x208, 1, 0x700, &b)];
+        let mut v = vec![cand(0x200, 2, 0x700, 0), cand(0x208, 1, 0x700, 1)];
         unambiguous(&mut v);
         assert!(v.is_empty());
     }
