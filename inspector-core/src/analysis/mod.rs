@@ -9,5 +9,6 @@ pub mod mark;
 pub mod objtypes;
 pub mod overview;
 pub mod region;
+pub mod roottypes;
 pub mod spans;
 pub mod whoalloc;
