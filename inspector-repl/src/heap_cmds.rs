@@ -325,10 +325,16 @@ pub fn heapgraph(ctx: &mut Context, args: &Args) -> Result<Output, CmdError> {
     };
     let list_roots = args.flag_bool("roots");
     if list_roots {
-        for root in &g.roots.list {
+        for (i, root) in g.roots.list.iter().enumerate() {
+            let vars = g.root_variables(i);
+            let vars = if vars.is_empty() {
+                String::new()
+            } else {
+                format!(" (variables {})", vars.join(", "))
+            };
             let _ = writeln!(
                 w,
-                "{:<16} {:#x}-{:#x} {:>6} ptr words  {}",
+                "{:<16} {:#x}-{:#x} {:>6} ptr words  {}{vars}",
                 root.kind.name(),
                 root.addr,
                 root.addr + root.size,
@@ -437,9 +443,10 @@ pub fn heapgraph(ctx: &mut Context, args: &Args) -> Result<Output, CmdError> {
             })
         }).collect::<Vec<_>>(),
         "root_list": if list_roots {
-            Value::Array(g.roots.list.iter().map(|root| json!({
+            Value::Array(g.roots.list.iter().enumerate().map(|(i, root)| json!({
                 "kind": root.kind.name(),
                 "name": &*root.name,
+                "variables": g.root_variables(i).iter().map(|v| &**v).collect::<Vec<_>>(),
                 "address": root.addr,
                 "size": root.size,
                 "pointer_words": root_ptr_words(root),
@@ -451,6 +458,7 @@ pub fn heapgraph(ctx: &mut Context, args: &Args) -> Result<Output, CmdError> {
         "roots_ms": g.roots_time.as_secs_f64() * 1e3,
         "mark_ms": g.mark_time.as_secs_f64() * 1e3,
         "types_ms": g.types_time.as_secs_f64() * 1e3,
+        "typed_roots_ms": g.typed_roots_time.as_secs_f64() * 1e3,
     });
     Ok(Output::new(t, data))
 }

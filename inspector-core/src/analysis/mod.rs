@@ -13,5 +13,6 @@ pub mod paths;
 pub mod progress;
 pub mod referrers;
 pub mod region;
+pub mod roottypes;
 pub mod spans;
 pub mod whoalloc;
