@@ -146,11 +146,19 @@ impl Session {
     /// Roots and reachability of every heap object (computed on first use; see
     /// [`crate::analysis::heapgraph`]).
     pub fn heap_graph(&self) -> Result<Arc<HeapGraph>, SessionError> {
+        self.heap_graph_with(&crate::analysis::progress::quiet)
+    }
+
+    /// [`Session::heap_graph`], telling `progress` each phase when it is computed.
+    pub fn heap_graph_with(
+        &self,
+        progress: crate::analysis::progress::Progress<'_>,
+    ) -> Result<Arc<HeapGraph>, SessionError> {
         let mut slot = self.heap_graph.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(g) = slot.as_ref() {
             return Ok(g.clone());
         }
-        let g = Arc::new(HeapGraph::compute(self)?);
+        let g = Arc::new(HeapGraph::compute(self, progress)?);
         *slot = Some(g.clone());
         Ok(g)
     }

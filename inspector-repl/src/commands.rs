@@ -115,7 +115,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         name: "histogram",
         aliases: &["histo"],
         group: Group::Heap,
-        usage: "histogram [-top N] [-sort bytes|count] [-type TEXT]",
+        usage: "histogram [-top N] [-sort bytes|count] [-type REGEX] [-pprof FILE]",
         summary: "Every allocated object grouped by type: count, bytes, average, % of live.",
         help: "Marks the heap (as `heapgraph` does), types the reachable objects and groups \
                them by type: count, bytes, average size and share of the live heap, largest \
@@ -124,21 +124,67 @@ pub static COMMANDS: &[CommandSpec] = &[
                pointers, slices, strings and interfaces; objects still of unknown type are \
                grouped by size class and scan/noscan, and garbage (allocated but unreachable) \
                is one row, so that the rows add up to the heap. Go 1.21 stores no types: only \
-               what typed globals reach is typed there. Bytes are slot bytes (the size class). -type keeps the rows whose name \
-               contains TEXT (a plain substring, not a regular expression).",
+               what typed globals reach is typed there. Bytes are slot bytes (the size class). \
+               -type keeps the rows whose name a regular expression matches anywhere (Rust \
+               regex syntax: `main\\.`, `^\\[\\]`, `unknown \\(class 5,`); an invalid one fails \
+               the command.\n\n\
+               -pprof FILE writes the complete live heap (every reachable object, unsampled; \
+               garbage left out) as a gzipped profile.proto with sample types inuse_objects \
+               and inuse_space for `go tool pprof`. Each object's stack is its type, then its \
+               allocation stack where the runtime's memory profile recorded one (label \
+               stack=allocation), else its ancestors' types up to the root that reaches it \
+               (label stack=path; repeats of one type folded into one frame, at most 16 \
+               frames, the middle of longer paths shown as `…`). -type, -top and -sort do \
+               not combine with -pprof.",
         flags: &[
             FlagSpec::value("top", "N", "Only the first N rows."),
             FlagSpec::value("sort", "KEY", "Order rows by bytes (default) or count.")
                 .choices(&["bytes", "count"]),
             FlagSpec::value(
                 "type",
-                "TEXT",
-                "Only rows whose type name contains TEXT (substring match).",
+                "REGEX",
+                "Only rows whose type name matches REGEX (a regular expression, unanchored).",
+            ),
+            FlagSpec::value(
+                "pprof",
+                "FILE",
+                "Write every reachable object as a heap profile (gzipped profile.proto) to FILE.",
             ),
         ],
         max_positional: Some(0),
         format_suffix: false,
         run: heap_cmds::histogram,
+    },
+    CommandSpec {
+        name: "objects",
+        aliases: &[],
+        group: Group::Heap,
+        usage: "objects [-type REGEX] [-top N] [-garbage]",
+        summary: "The objects of the types a regular expression selects, largest first.",
+        help: "Lists the reachable objects whose type, named as `histogram` names it, matches \
+               -type REGEX (a regular expression, unanchored; all reachable objects without \
+               it): address, slot bytes, how the type was learned (header, large, global, \
+               field, slice, string, iface, stack, finalizer; `-` for unknown) and type, \
+               largest first, then by address, followed by how many objects and bytes match. \
+               Objects of unknown type are selected by their histogram row name \
+               (`objects -type 'unknown \\(class 5,'`). The address is where Go pointers to \
+               the object point (past the 8-byte malloc header of Go 1.22+ scan objects over \
+               512 B). -garbage lists the garbage objects (allocated, unreachable) instead.",
+        flags: &[
+            FlagSpec::value(
+                "type",
+                "REGEX",
+                "Only objects whose type name matches REGEX (a regular expression, unanchored).",
+            ),
+            FlagSpec::value("top", "N", "Show N objects (default 20; 0: only the totals)."),
+            FlagSpec::switch(
+                "garbage",
+                "List garbage objects (allocated but unreachable) instead of reachable ones.",
+            ),
+        ],
+        max_positional: Some(0),
+        format_suffix: false,
+        run: heap_cmds::objects,
     },
     CommandSpec {
         name: "spans",

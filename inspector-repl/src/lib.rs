@@ -22,6 +22,7 @@ pub mod heap_cmds;
 pub mod help;
 pub mod object_cmds;
 pub mod output;
+pub mod progress;
 pub mod repl;
 pub mod script;
 

@@ -17,7 +17,8 @@
 //! An object is never re-typed, and a propagated type is only taken when it is consistent with
 //! the slot: it fits, the span's scan/noscan class matches whether the type has pointers, and
 //! the slot is not a tiny block (the tiny span class packs several small noscan objects in one
-//! 16-byte block) nor a header-carrying slot (its header is the truth). Maps, channels,
+//! 16-byte block; a type of exactly 16 bytes fills its slot, so it is not one) nor a
+//! header-carrying slot (its header is the truth). Maps, channels,
 //! closures and stack frames are not followed yet: what only they reach stays unknown.
 //! Objects holding several elements of their type are named `[]T`.
 
@@ -170,7 +171,8 @@ enum Edge {
     /// `[]E`: the element type.
     Slice(u64),
     Str,
-    Iface,
+    /// An interface; `true` when it has methods (its first word is an itab).
+    Iface(bool),
 }
 
 /// Edges of one value of a type (offsets within it).
@@ -183,7 +185,7 @@ enum Resolved {
     Ptr(Option<u32>),
     Slice(Option<u32>),
     Str,
-    Iface,
+    Iface(bool),
 }
 
 /// Bound on the edges collected for one type (a huge array of structs is cut).
@@ -405,7 +407,7 @@ impl Typer<'_> {
                     Edge::Ptr(t) => Resolved::Ptr(self.type_index(t)),
                     Edge::Slice(t) => Resolved::Slice(self.type_index(t)),
                     Edge::Str => Resolved::Str,
-                    Edge::Iface => Resolved::Iface,
+                    Edge::Iface(m) => Resolved::Iface(m),
                 };
                 (off, r)
             })
@@ -438,7 +440,11 @@ impl Typer<'_> {
                 }
             }
             "string" => out.push((base, Edge::Str)),
-            "interface" => out.push((base, Edge::Iface)),
+            "interface" => {
+                if let Ok(m) = self.tr.iface_has_methods(&t) {
+                    out.push((base, Edge::Iface(m)));
+                }
+            }
             "struct" => {
                 for f in self.tr.struct_fields(&t).unwrap_or_default() {
                     self.collect(f.typ, base + f.offset, depth + 1, out);
@@ -511,9 +517,9 @@ impl Typer<'_> {
                             );
                         }
                     }
-                    Resolved::Iface => {
+                    Resolved::Iface(methods) => {
                         let data_word = word(at + 8).unwrap_or(0);
-                        if let Some(t) = self.iface_type(v) {
+                        if let Some(t) = self.iface_type(v, methods) {
                             self.iface_value(t, data_word, via.unwrap_or(TypeSource::Iface));
                         }
                     }
@@ -522,10 +528,11 @@ impl Typer<'_> {
         }
     }
 
-    /// The dynamic type of an interface from its first word: a type (eface) or an itab.
-    fn iface_type(&self, w0: u64) -> Option<u64> {
-        if self.tr.in_module(w0) {
-            return Some(w0);
+    /// The dynamic type of an interface from its first word: a type (`interface {}`) or an
+    /// itab (an interface with methods; itabs may lie among the type descriptors).
+    fn iface_type(&self, w0: u64, methods: bool) -> Option<u64> {
+        if !methods {
+            return self.tr.in_module(w0).then_some(w0);
         }
         let t = self.mem.read_ptr(w0.checked_add(8)?).ok()?;
         self.tr.in_module(t).then_some(t)
@@ -570,11 +577,16 @@ impl Typer<'_> {
         if !bit(self.alloc, b) || !bit(self.marks, b) || self.out.slot_type[b as usize] != 0 {
             return;
         }
-        if s.spanclass == self.tiny_class || self.has_stored_type(s) {
+        if self.has_stored_type(s) {
             return;
         }
         let start = s.base + slot * s.elemsize;
         let info = &self.out.types[ti as usize];
+        // The tiny class's 16-byte slots are either tiny blocks (several objects under 16
+        // bytes) or whole 16-byte pointer-free objects: only a type filling the slot is sure.
+        if s.spanclass == self.tiny_class && info.size != s.elemsize {
+            return;
+        }
         let scan = s.spanclass & 1 == 0;
         if info.size > s.elemsize || (info.ptr_bytes > 0) != scan {
             return;

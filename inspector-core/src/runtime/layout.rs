@@ -490,6 +490,9 @@ pub struct AbiTypeLayout {
     pub array_len: Field,
     pub ptr_elem: Field,
     pub slice_elem: Field,
+    /// `InterfaceType.Methods` (a slice): empty for `interface {}`, whose values hold a type
+    /// word; otherwise the first word is an itab.
+    pub iface_methods: Field,
 }
 
 /// `runtime.moduledata`: where type descriptors, text and data live.
@@ -681,6 +684,7 @@ impl ObjectLayouts {
             array_len: r.field("internal/abi.ArrayType", "Len")?,
             ptr_elem: r.field("internal/abi.PtrType", "Elem")?,
             slice_elem: r.field("internal/abi.SliceType", "Elem")?,
+            iface_methods: r.field("internal/abi.InterfaceType", "Methods")?,
         };
         let module = ModuleLayout {
             types: r.field(MD, "types")?,
