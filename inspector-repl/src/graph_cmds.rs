@@ -55,15 +55,10 @@ fn root_json(r: &RootRef) -> Value {
     json!({"kind": r.kind, "name": r.name, "addr": hex(r.addr), "goroutine": r.goroutine})
 }
 
-/// `main.globalList (bss)`, `goroutine 18 frame 2: main.stackHolder (stack)`, with the
-/// offset of the word when not 0.
-fn root_text(r: &RootRef, offset: u64) -> String {
-    let off = if offset == 0 {
-        String::new()
-    } else {
-        format!("+{offset:#x}")
-    };
-    format!("{}{off} ({})", r.name, r.kind)
+/// `main.globalList (bss)`, `main.recent[7] (bss)`, `goroutine 18: main.stackHolder+0x10
+/// (stack)`: the root and the field (or offset) of its word.
+fn root_text(r: &RootRef, field: &str) -> String {
+    format!("{}{field} ({})", r.name, r.kind)
 }
 
 fn garbage_line(addr: u64, o: &ObjectRef) -> String {
@@ -74,7 +69,7 @@ fn garbage_line(addr: u64, o: &ObjectRef) -> String {
 }
 
 fn path_text(t: &mut String, p: &NamedPath) {
-    let _ = writeln!(t, "  {}", root_text(&p.root, p.root_offset));
+    let _ = writeln!(t, "  {}", root_text(&p.root, &p.root_field));
     let n = p.steps.len();
     for (i, st) in p.steps.iter().enumerate() {
         if n > LONG_PATH && i == 10 {
@@ -100,6 +95,7 @@ fn path_json(p: &NamedPath) -> Value {
     json!({
         "root": root_json(&p.root),
         "root_offset": p.root_offset,
+        "root_field": p.root_field,
         "length": p.length,
         "steps_elided": p.elided,
         "steps": p.steps.iter().map(|s| json!({
@@ -119,7 +115,8 @@ pub fn paths(ctx: &mut Context, args: &Args) -> Result<Output, CmdError> {
     let s = ctx.session()?;
     let addr = parse_address(s, &word, "paths")?;
     let (g, o) = namer(s)?;
-    let n = Namer::new(&g, s.memory(), o.types(s.memory()));
+    let n =
+        Namer::new(&g, s.memory(), o.types(s.memory())).with_dwarf(s.exe.dwarf.as_ref(), s.rt.bias);
     let (bit, obj) = match locate(&n, addr, "paths")? {
         Ok(x) => x,
         Err(o) => {
@@ -185,15 +182,22 @@ fn referrer_line(e: &ReferrerEntry) -> (String, Value) {
                 "offset": offset,
             }),
         ),
-        ReferrerEntry::Root { root, offset } => (
-            format!("  {} root {}", root.kind, root_text(root, *offset)),
+        ReferrerEntry::Root {
+            root,
+            field,
+            offset,
+        } => (
+            format!(
+                "  {}{field} ({} root, offset {offset:#x})",
+                root.name, root.kind
+            ),
             json!({
                 "kind": "root",
                 "addr": hex(root.addr),
                 "root_kind": root.kind,
                 "name": root.name,
                 "goroutine": root.goroutine,
-                "field": if *offset == 0 { String::new() } else { format!("+{offset:#x}") },
+                "field": field,
                 "offset": offset,
             }),
         ),
@@ -212,7 +216,8 @@ pub(crate) fn referrers_of(
     limit: usize,
 ) -> Result<Option<Referrers>, CmdError> {
     let (g, o) = namer(s)?;
-    let n = Namer::new(&g, s.memory(), o.types(s.memory()));
+    let n =
+        Namer::new(&g, s.memory(), o.types(s.memory())).with_dwarf(s.exe.dwarf.as_ref(), s.rt.bias);
     let Located::Reachable(bit, _) = n.locate(addr) else {
         return Ok(None);
     };
@@ -237,7 +242,8 @@ pub fn referrers(ctx: &mut Context, args: &Args) -> Result<Output, CmdError> {
     let s = ctx.session()?;
     let addr = parse_address(s, &word, "referrers")?;
     let (g, o) = namer(s)?;
-    let n = Namer::new(&g, s.memory(), o.types(s.memory()));
+    let n =
+        Namer::new(&g, s.memory(), o.types(s.memory())).with_dwarf(s.exe.dwarf.as_ref(), s.rt.bias);
     if let Err(o) = locate(&n, addr, "referrers")? {
         return Ok(Output::new(
             format!("{}: nothing reachable points at it", garbage_line(addr, &o)),

@@ -247,6 +247,8 @@ pub struct NamedPath {
     /// The root's word pointing at the first step: offset from the root's address.
     #[serde(skip)]
     pub root_offset: u64,
+    /// The field path of that word in the root (as [`Namer::root_field`] names it).
+    pub root_field: String,
     /// From the object the root points at down to the target (the last step).
     pub steps: Vec<Step>,
     /// Steps of the whole path.
@@ -276,6 +278,7 @@ pub enum ReferrerEntry {
     },
     Root {
         root: RootRef,
+        field: String,
         offset: u64,
     },
 }
@@ -298,6 +301,8 @@ pub struct Namer<'a> {
     /// Field paths named so far: (type index, offset in the element) → path (a path's steps
     /// share a few types; searched linearly, bounded).
     fields: std::cell::RefCell<Vec<(u32, u64, String)>>,
+    /// DWARF and the load bias, to name the fields of typed globals.
+    dwarf: Option<(&'a crate::binary::dwarf::DwarfIndex, u64)>,
 }
 
 /// Field paths a [`Namer`] remembers.
@@ -317,6 +322,49 @@ impl<'a> Namer<'a> {
             mem,
             types,
             fields: std::cell::RefCell::new(Vec::new()),
+            dwarf: None,
+        }
+    }
+
+    /// Name the words of globals by their DWARF types (`bias`: the load bias).
+    pub fn with_dwarf(
+        mut self,
+        dwarf: Option<&'a crate::binary::dwarf::DwarfIndex>,
+        bias: u64,
+    ) -> Namer<'a> {
+        self.dwarf = dwarf.map(|d| (d, bias));
+        self
+    }
+
+    /// The field path of the word at `off` bytes into root `index`: for a global typed by
+    /// DWARF, from its type (`[2592]`, `.next`; `""` for the pointer of a slice or the
+    /// pointer itself); else `+0x…` (`""` at offset 0).
+    pub fn root_field(&self, index: u32, off: u64) -> String {
+        use crate::binary::dwarf::VariableType;
+        use crate::runtime::roots::RootKind;
+        let hex = || {
+            if off == 0 {
+                String::new()
+            } else {
+                format!("+{off:#x}")
+            }
+        };
+        let (Some(r), Some((dwarf, bias))) =
+            (self.graph.roots.list.get(index as usize), self.dwarf)
+        else {
+            return hex();
+        };
+        if !matches!(r.kind, RootKind::Data | RootKind::Bss)
+            || dwarf.variable_addr(&r.name).map(|a| a.wrapping_add(bias)) != Some(r.addr)
+        {
+            return hex();
+        }
+        match dwarf.variable_runtime_type(&r.name) {
+            Some(VariableType::Type(t)) => match self.types.read(self.types.types_base() + t) {
+                Ok(gt) if off < gt.size => self.sub_field(&gt, off, 0).unwrap_or_else(hex),
+                _ => hex(),
+            },
+            _ => hex(),
         }
     }
 
@@ -526,6 +574,7 @@ impl<'a> Namer<'a> {
             .collect();
         NamedPath {
             root: self.root(root),
+            root_field: self.root_field(root, root_offset),
             root_offset,
             steps,
             length: n,
@@ -604,6 +653,7 @@ pub fn referrers(
                 },
                 Referrer::Root(i) => ReferrerEntry::Root {
                     root: namer.root(i),
+                    field: namer.root_field(i, off),
                     offset: off,
                 },
             });

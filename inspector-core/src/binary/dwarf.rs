@@ -235,17 +235,27 @@ impl DwarfIndex {
             .iter()
             .filter_map(|(name, &off)| {
                 let addr = self.variables.get(name)?.0;
-                let i = self
-                    .unit_starts
-                    .partition_point(|&start| start <= off)
-                    .checked_sub(1)?;
-                let offset = gimli::DebugInfoOffset(off).to_unit_offset(&self.units[i].header)?;
-                let t = self.variable_type(DieRef { unit: i, offset })?;
-                Some((name.clone(), addr, t))
+                Some((name.clone(), addr, self.type_at(off)?))
             })
             .collect();
         out.sort_by_key(|v| v.1);
         out
+    }
+
+    /// The runtime type of the global variable `name`, as [`DwarfIndex::typed_variables`]
+    /// gives it.
+    pub fn variable_runtime_type(&self, name: &str) -> Option<VariableType> {
+        self.type_at(*self.variable_types.get(name)?)
+    }
+
+    /// The runtime type of the DWARF type at `.debug_info` offset `off`.
+    fn type_at(&self, off: usize) -> Option<VariableType> {
+        let i = self
+            .unit_starts
+            .partition_point(|&start| start <= off)
+            .checked_sub(1)?;
+        let offset = gimli::DebugInfoOffset(off).to_unit_offset(&self.units[i].header)?;
+        self.variable_type(DieRef { unit: i, offset })
     }
 
     /// The runtime type of the type at `r`, through typedefs; a slice type without one by its
