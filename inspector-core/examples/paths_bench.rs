@@ -126,6 +126,27 @@ fn main() {
         hops as f64 / addrs.len().max(1) as f64,
         referrers as f64 / addrs.len().max(1) as f64
     );
+    // The object with the most pointers to it: `paths -all 3` walks its referrers' chains.
+    let (hub, hub_n) = (0..g.reach.slot_bits())
+        .map(|b| (b, rev.count(b)))
+        .max_by_key(|&(b, c)| (c, std::cmp::Reverse(b)))
+        .unwrap_or((0, 0));
+    let hub_obj = namer.object(hub);
+    let t = Instant::now();
+    let p = paths::shortest_paths(&tree, Some(&rev), hub, 3);
+    let named: Vec<_> = p.iter().map(|(r, p)| namer.named_path(*r, p)).collect();
+    let d3 = ms(t.elapsed());
+    let t = Instant::now();
+    let r = paths::referrers(&namer, &rev, hub, 20);
+    println!(
+        "most referred-to object {:#x} ({}): {hub_n} pointers; paths -all 3: {d3:.3} ms ({} paths of {:?} steps); referrers: {:.3} ms ({} shown)",
+        hub_obj.addr,
+        hub_obj.type_name,
+        named.len(),
+        named.iter().map(|p| p.length).collect::<Vec<_>>(),
+        ms(t.elapsed()),
+        r.entries.len()
+    );
     summary("paths", one);
     summary("paths -all 3", three);
     summary("referrers", refs);

@@ -131,7 +131,7 @@ impl Reach {
     }
 
     /// Number of slot bits (every in-use span's slots).
-    pub(crate) fn slot_bits(&self) -> u64 {
+    pub fn slot_bits(&self) -> u64 {
         self.spans.last().map_or(0, |s| s.bit + u64::from(s.nelems))
     }
 

@@ -586,7 +586,10 @@ impl<'a> Namer<'a> {
 /// Up to `n` shortest paths from the roots to slot `bit`, shortest first: the breadth-first
 /// tree's path, then paths through other referrers of the object (each referrer's own
 /// shortest path plus one hop; roots pointing at it directly are one-hop paths), one per
-/// distinct referrer, skipping paths that pass through the object itself.
+/// distinct referrer, skipping paths that pass through the object itself. The referrers'
+/// parent chains are walked up in lockstep, one hop per round, so that the walk stops as soon
+/// as `n` paths are known to be the shortest: an object with thousands of referrers costs
+/// their number times the length of the paths kept, not of the longest.
 pub fn shortest_paths(
     tree: &ParentTree,
     rev: Option<&super::referrers::ReverseIndex>,
@@ -600,32 +603,56 @@ pub fn shortest_paths(
     let (Some(rev), true) = (rev, n > 1) else {
         return vec![first];
     };
-    let mut cands: Vec<(usize, u32, Vec<u64>)> = Vec::new();
+    let tree_parent = match tree.parent(bit) {
+        Parent::Object(p) => Referrer::Object(p),
+        Parent::Root(r) => Referrer::Root(r),
+        Parent::None => return vec![first],
+    };
+    // (path length, whether it is the tree's path, referrer).
+    let mut done: Vec<(usize, bool, Referrer)> = vec![(first.1.len(), true, tree_parent)];
+    // (referrer, the slot its chain is at).
+    let mut walkers: Vec<(Referrer, u64)> = Vec::new();
     for r in rev.of(bit) {
         match r {
-            Referrer::Root(i) => cands.push((1, i, vec![bit])),
+            _ if r == tree_parent => {}
+            Referrer::Root(_) => done.push((1, false, r)),
             Referrer::Object(b) if b == bit => {}
-            Referrer::Object(b) => {
-                if let Some((root, mut p)) = tree.path(b) {
-                    if p.contains(&bit) {
-                        continue;
-                    }
-                    p.push(bit);
-                    cands.push((p.len(), root, p));
-                }
-            }
+            Referrer::Object(b) => walkers.push((r, b)),
         }
     }
-    // The tree's own path first among the shortest ones.
-    cands.sort_by(|a, b| {
-        let fa = (a.1, &a.2) == (first.0, &first.1);
-        let fb = (b.1, &b.2) == (first.0, &first.1);
-        a.0.cmp(&b.0)
-            .then(fb.cmp(&fa))
-            .then(a.2.cmp(&b.2))
-            .then(a.1.cmp(&b.1))
-    });
-    cands.into_iter().take(n).map(|(_, r, p)| (r, p)).collect()
+    // Round k: every walker has climbed k slots; one whose slot's parent is a root has a
+    // path of k + 1 steps.
+    let mut k = 1usize;
+    while !walkers.is_empty() {
+        walkers.retain_mut(|(r, cur)| match tree.parent(*cur) {
+            Parent::Root(_) => {
+                done.push((k + 1, false, *r));
+                false
+            }
+            Parent::Object(p) if p != bit => {
+                *cur = p;
+                true
+            }
+            _ => false,
+        });
+        if done.iter().filter(|d| d.0 <= k + 1).count() >= n {
+            break;
+        }
+        k += 1;
+    }
+    done.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+    done.into_iter()
+        .take(n)
+        .filter_map(|(_, is_first, r)| match r {
+            _ if is_first => Some(first.clone()),
+            Referrer::Root(i) => Some((i, vec![bit])),
+            Referrer::Object(b) => {
+                let (root, mut p) = tree.path(b)?;
+                p.push(bit);
+                Some((root, p))
+            }
+        })
+        .collect()
 }
 
 /// The referrers of slot `bit`, up to `limit` entries (one per pointer word).
