@@ -692,3 +692,91 @@ pub fn referrers(
         total: rev.count(bit),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::referrers::ReverseIndex;
+    use super::*;
+
+    /// A tree from (slot, parent) pairs over `n` slots.
+    fn tree(n: usize, parents: &[(usize, Parent)]) -> ParentTree {
+        let mut parent = vec![NONE; n];
+        for &(b, p) in parents {
+            parent[b] = match p {
+                Parent::Root(r) => ROOT | r,
+                Parent::Object(o) => o as u32,
+                Parent::None => NONE,
+            };
+        }
+        ParentTree {
+            parent,
+            levels: n as u32,
+            ..ParentTree::default()
+        }
+    }
+
+    #[test]
+    fn paths_follow_parents_up_to_a_root() {
+        let t = tree(
+            4,
+            &[
+                (0, Parent::Root(2)),
+                (1, Parent::Object(0)),
+                (2, Parent::Object(1)),
+            ],
+        );
+        assert_eq!(t.path(2), Some((2, vec![0, 1, 2])));
+        assert_eq!(t.depth(2), Some(3));
+        assert_eq!(t.parent(3), Parent::None);
+        assert_eq!(t.path(3), None, "unreachable");
+        assert_eq!(t.parent(100), Parent::None);
+    }
+
+    #[test]
+    fn all_paths_through_distinct_referrers_shortest_first() {
+        // Target 5: tree path 0 → 1 → 5 (root 0). Other referrers: 2 (0 → 2 → 5, as short),
+        // 3 (0 → 2 → 3 → 5, one longer), 4 (reached through the target itself: skipped).
+        // Target 7: pointed at by roots 0 (its tree parent) and 1.
+        let t = tree(
+            8,
+            &[
+                (0, Parent::Root(0)),
+                (1, Parent::Object(0)),
+                (2, Parent::Object(0)),
+                (3, Parent::Object(2)),
+                (5, Parent::Object(1)),
+                (4, Parent::Object(5)),
+                (7, Parent::Root(0)),
+            ],
+        );
+        let rev = ReverseIndex::from_parts(
+            vec![0, 0, 0, 0, 0, 4, 4, 6],
+            vec![4, 3, 2, 1, ROOT, ROOT | 1],
+        );
+        assert_eq!(
+            shortest_paths(&t, Some(&rev), 5, 5),
+            vec![
+                (0, vec![0, 1, 5]),
+                (0, vec![0, 2, 5]),
+                (0, vec![0, 2, 3, 5])
+            ]
+        );
+        assert_eq!(
+            shortest_paths(&t, Some(&rev), 5, 2),
+            vec![(0, vec![0, 1, 5]), (0, vec![0, 2, 5])]
+        );
+        assert_eq!(
+            shortest_paths(&t, Some(&rev), 5, 1),
+            vec![(0, vec![0, 1, 5])]
+        );
+        assert_eq!(shortest_paths(&t, None, 5, 3), vec![(0, vec![0, 1, 5])]);
+        assert_eq!(
+            shortest_paths(&t, Some(&rev), 7, 3),
+            vec![(0, vec![7]), (1, vec![7])]
+        );
+        assert!(
+            shortest_paths(&t, Some(&rev), 6, 3).is_empty(),
+            "unreachable"
+        );
+    }
+}

@@ -104,6 +104,17 @@ impl ReverseIndex {
         }
     }
 
+    /// An index from its parts: per slot the end of its referrers, and the referrers
+    /// (object slot bits, or [`ROOT`] | root index).
+    #[cfg(test)]
+    pub(crate) fn from_parts(ends: Vec<u32>, src: Vec<u32>) -> ReverseIndex {
+        ReverseIndex {
+            ends,
+            src,
+            ..ReverseIndex::default()
+        }
+    }
+
     /// The referrers of slot `bit`, each once, objects first (by slot), then roots.
     pub fn of(&self, bit: u64) -> Vec<Referrer> {
         let Some(&end) = self.ends.get(bit as usize) else {
@@ -221,4 +232,23 @@ pub fn reference(graph: &HeapGraph, mem: &dyn Memory, from: Referrer, bit: u64) 
 /// The slot bit of the allocated heap object holding `addr`, if any.
 pub fn slot_bit(reach: &Reach, addr: u64) -> Option<u64> {
     reach.slot_of(addr).map(|(_, _, b)| b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csr_lists_each_referrer_once_objects_first() {
+        // Slot 1: referred to by slot 4 (twice), root 0 and slot 2; slot 3 by nothing.
+        let rev = ReverseIndex::from_parts(vec![0, 4, 4, 4, 4], vec![4, ROOT, 2, 4]);
+        assert_eq!(
+            rev.of(1),
+            vec![Referrer::Object(2), Referrer::Object(4), Referrer::Root(0)]
+        );
+        assert_eq!(rev.count(1), 4);
+        assert!(rev.of(3).is_empty());
+        assert!(rev.of(99).is_empty(), "past the last slot");
+        assert_eq!(rev.edges(), 4);
+    }
 }
