@@ -8,7 +8,8 @@
 //! - the tail of `globalList` (`list_tail_addr`): bss root `main.globalList`, `list_count`
 //!   `main.gnode` steps linked by `.next`;
 //! - the head and the tail of the list held only by `main.stackHolder`'s local variable: a
-//!   stack root named `…: main.stackHolder`, 1 and `stack_count` steps, the same root;
+//!   stack root named `…: main.stackHolder` whose variables include `head`, 1 and
+//!   `stack_count` steps, the same root;
 //! - a child of the finalizer-only object (`final_child_addr`): a `finalizer` root, then the
 //!   finalized object (`final_addr`), then the child: 2 steps;
 //! - the `tshared` that 3 `holder`s point at (`shared_addr`): bss root `main.holders`, the
@@ -194,6 +195,14 @@ fn check_variant(variant: &str, case: &Path, h: &Value, failures: &mut Vec<Strin
             root_of(2),
             root_of(3)
         ));
+    }
+    // The frame's variable holding the list is named.
+    let vars = &d(2)["paths"][0]["root"]["variables"];
+    if !vars
+        .as_array()
+        .is_some_and(|v| v.iter().any(|n| n == "head"))
+    {
+        fail(format!("{}: root variables {vars}, want head", cmds[2]));
     }
     if types(5) != ["[]*main.holder", "main.holder", "main.tshared"] || fields(5)[1] != ".p" {
         fail(format!(

@@ -52,13 +52,24 @@ pub(crate) fn object_json(o: &ObjectRef) -> Value {
 }
 
 fn root_json(r: &RootRef) -> Value {
-    json!({"kind": r.kind, "name": r.name, "addr": hex(r.addr), "goroutine": r.goroutine})
+    json!({"kind": r.kind, "name": r.name, "addr": hex(r.addr), "goroutine": r.goroutine,
+        "variables": r.variables})
 }
 
 /// `main.globalList (bss)`, `main.recent[7] (bss)`, `goroutine 18: main.stackHolder+0x10
-/// (stack)`: the root and the field (or offset) of its word.
+/// (stack, variables: head)`: the root, the field (or offset) of its word, the frame's
+/// variables.
 fn root_text(r: &RootRef, field: &str) -> String {
-    format!("{}{field} ({})", r.name, r.kind)
+    format!("{}{field} ({}{})", r.name, r.kind, variables_text(r))
+}
+
+/// `, variables: head, next` (a stack root's typed variables), or nothing.
+fn variables_text(r: &RootRef) -> String {
+    if r.variables.is_empty() {
+        String::new()
+    } else {
+        format!(", variables: {}", r.variables.join(", "))
+    }
 }
 
 fn garbage_line(addr: u64, o: &ObjectRef) -> String {
@@ -188,8 +199,10 @@ fn referrer_line(e: &ReferrerEntry) -> (String, Value) {
             offset,
         } => (
             format!(
-                "  {}{field} ({} root, offset {offset:#x})",
-                root.name, root.kind
+                "  {}{field} ({} root{}, offset {offset:#x})",
+                root.name,
+                root.kind,
+                variables_text(root)
             ),
             json!({
                 "kind": "root",
@@ -197,6 +210,7 @@ fn referrer_line(e: &ReferrerEntry) -> (String, Value) {
                 "root_kind": root.kind,
                 "name": root.name,
                 "goroutine": root.goroutine,
+                "variables": root.variables,
                 "field": field,
                 "offset": offset,
             }),

@@ -226,6 +226,8 @@ pub struct RootRef {
     /// The goroutine, for stack roots.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub goroutine: Option<u64>,
+    /// Stack roots: the names of the frame's DWARF variables typed in this root.
+    pub variables: Vec<String>,
 }
 
 /// One heap object of a path, and the word of it that points at the next step.
@@ -424,6 +426,12 @@ impl<'a> Namer<'a> {
                 name: r.name.to_string(),
                 addr: r.addr,
                 goroutine: r.goid,
+                variables: self
+                    .graph
+                    .root_variables(index as usize)
+                    .iter()
+                    .map(|v| v.to_string())
+                    .collect(),
             },
             None => RootRef {
                 index,
@@ -431,6 +439,7 @@ impl<'a> Namer<'a> {
                 name: "?".into(),
                 addr: 0,
                 goroutine: None,
+                variables: Vec::new(),
             },
         }
     }
