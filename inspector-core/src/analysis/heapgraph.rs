@@ -8,7 +8,7 @@ use super::histogram::Histogram;
 use super::mark::{self, MarkInput, Reach};
 use super::objtypes::{self, ObjectTypes};
 use crate::binary::dwarf::{DwarfIndex, VariableType};
-use crate::runtime::layout::{LayoutError, RootLayouts};
+use crate::runtime::layout::{ContainerLayouts, LayoutError, RootLayouts};
 use crate::runtime::roots::{RootInput, RootKind, Roots};
 use crate::runtime::RuntimeError;
 use crate::session::{Session, SessionError};
@@ -68,13 +68,20 @@ impl HeapGraph {
         let mark_time = t1.elapsed();
         let t2 = Instant::now();
         let globals = typed_globals(dwarf, s.rt.bias, &roots);
-        let types = objtypes::compute(
+        let containers = ContainerLayouts::resolve(dwarf, s.rt.version);
+        let types = objtypes::compute_with(
             s.memory(),
             &objects.types(s.memory()),
             &objects.layouts.consts,
             &reach,
             &globals,
             &[],
+            &objtypes::Followers {
+                containers: Some(&containers),
+                pclntab: s.exe.pclntab(),
+                dwarf: Some(dwarf),
+                bias: s.rt.bias,
+            },
         );
         let histogram = Histogram::compute(&reach, &types);
         Ok(HeapGraph {

@@ -24,6 +24,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+mod follow;
+
+pub use follow::Followers;
+
 use super::mark::{Reach, SpanLookup, SpanMeta};
 use crate::binary::dwarf::VariableType;
 use crate::runtime::layout::ObjectConsts;
@@ -46,10 +50,17 @@ pub enum TypeSource {
     Stack,
     /// The object of a finalizer special (the special's pointer type).
     Finalizer,
+    /// A map's runtime structures (header, bucket or group arrays, directory, tables,
+    /// overflow buckets), from a map-typed word.
+    Map,
+    /// A channel's `hchan` and its buffer, from a chan-typed word.
+    Chan,
+    /// A closure object, from a func-typed word.
+    Closure,
 }
 
 impl TypeSource {
-    pub const ALL: [TypeSource; 9] = [
+    pub const ALL: [TypeSource; 12] = [
         TypeSource::Header,
         TypeSource::Large,
         TypeSource::Field,
@@ -59,6 +70,9 @@ impl TypeSource {
         TypeSource::Global,
         TypeSource::Stack,
         TypeSource::Finalizer,
+        TypeSource::Map,
+        TypeSource::Chan,
+        TypeSource::Closure,
     ];
 
     pub fn name(self) -> &'static str {
@@ -72,6 +86,9 @@ impl TypeSource {
             TypeSource::Global => "global",
             TypeSource::Stack => "stack",
             TypeSource::Finalizer => "finalizer",
+            TypeSource::Map => "map",
+            TypeSource::Chan => "chan",
+            TypeSource::Closure => "closure",
         }
     }
 }
@@ -79,11 +96,27 @@ impl TypeSource {
 /// One type objects were found to have.
 #[derive(Debug, Clone)]
 pub struct TypeInfo {
-    /// Descriptor address (0: the "string data" pseudo-type).
+    /// Descriptor address (0: a pseudo-type, see [`Pseudo`]).
     pub addr: u64,
     pub name: String,
     pub size: u64,
     pub ptr_bytes: u64,
+    pub pseudo: Pseudo,
+}
+
+/// Whether a type is a real descriptor or one goheap names itself: string bytes and the
+/// runtime's own structures that have no descriptor in the binary (map headers, directories
+/// and tables, channel headers, closures). A pseudo-type's object is never named `[]T`, and
+/// its span's scan/noscan class is not checked (a channel of pointer-free elements shares a
+/// noscan allocation with its buffer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pseudo {
+    /// A real type descriptor.
+    No,
+    /// One object whose words are read once (`size` covers the words read).
+    One,
+    /// An array object: `size` bytes repeated over the whole object.
+    Each,
 }
 
 /// The name of the pseudo-type of string bytes.
@@ -102,7 +135,10 @@ pub struct ObjectTypes {
     /// Per slot: [`TypeSource`] as u8, bit 7 set when the slot holds several elements.
     slot_how: Vec<u8>,
     /// Objects typed from each source (in [`TypeSource::ALL`] order).
-    pub by_source: [u64; 9],
+    pub by_source: [u64; 12],
+    /// Maps, channels and closures seen whose layout could not be read (their objects stay
+    /// unknown).
+    pub skipped: u64,
 }
 
 const MULTI: u8 = 0x80;
@@ -170,7 +206,15 @@ enum Edge {
     /// `[]E`: the element type.
     Slice(u64),
     Str,
-    Iface,
+    /// An interface; `Some(true)`: empty (the first word is a type), `Some(false)`: with
+    /// methods (an itab), `None`: unknown (guessed from the word).
+    Iface(Option<bool>),
+    /// A map: the map type.
+    Map(u64),
+    /// A channel: the chan type.
+    Chan(u64),
+    /// A func value (a closure object, or a funcval in read-only data).
+    Func,
 }
 
 /// Edges of one value of a type (offsets within it).
@@ -183,7 +227,17 @@ enum Resolved {
     Ptr(Option<u32>),
     Slice(Option<u32>),
     Str,
-    Iface,
+    Iface(Option<bool>),
+    /// A pointer to the start of an object of a (pseudo-)type, learned as `how`.
+    To(Option<u32>, TypeSource),
+    /// A Swiss map's `dirPtr`: one group when the `dirLen` word (at `len_at` in the value) is
+    /// 0, else the directory.
+    SwissDir {
+        len_at: u64,
+        group: Option<u32>,
+        dir: Option<u32>,
+    },
+    Func,
 }
 
 /// Bound on the edges collected for one type (a huge array of structs is cut).
@@ -209,11 +263,12 @@ struct Typer<'a> {
     edges: Vec<Option<Edges>>,
     /// Typed objects still to scan: (data start, data bytes, type index).
     work: Vec<(u64, u64, u32)>,
+    follow: follow::State<'a>,
 }
 
 /// Type every reachable object that can be typed. `globals`: (address, size, DWARF type) of
 /// each global variable typed by DWARF; `roots`: other typed places (stack slots, finalizer
-/// specials).
+/// specials). Maps, channels and closures are not followed (see [`compute_with`]).
 pub fn compute(
     mem: &dyn Memory,
     tr: &TypeReader<'_>,
@@ -221,6 +276,27 @@ pub fn compute(
     reach: &Reach,
     globals: &[(u64, u64, VariableType)],
     roots: &[TypedRoot],
+) -> ObjectTypes {
+    compute_with(
+        mem,
+        tr,
+        consts,
+        reach,
+        globals,
+        roots,
+        &Followers::default(),
+    )
+}
+
+/// [`compute`], following maps, channels and closures as far as `followers` allows.
+pub fn compute_with(
+    mem: &dyn Memory,
+    tr: &TypeReader<'_>,
+    consts: &ObjectConsts,
+    reach: &Reach,
+    globals: &[(u64, u64, VariableType)],
+    roots: &[TypedRoot],
+    followers: &Followers<'_>,
 ) -> ObjectTypes {
     let (spans, alloc, marks) = reach.index();
     let slots = spans.last().map_or(0, |s| s.bit + u64::from(s.nelems)) as usize;
@@ -241,14 +317,17 @@ pub fn compute(
                 name: STRING_DATA.to_string(),
                 size: 1,
                 ptr_bytes: 0,
+                pseudo: Pseudo::One,
             }],
             slot_type: vec![0; slots],
             slot_how: vec![0; slots],
-            by_source: [0; 9],
+            by_source: [0; 12],
+            skipped: 0,
         },
         index: HashMap::new(),
         edges: Vec::new(),
         work: Vec::new(),
+        follow: follow::State::new(followers),
     };
     t.stored_types();
     for &(addr, size, typ) in globals {
@@ -263,11 +342,16 @@ pub fn compute(
     t.out
 }
 
+/// Whether a struct type is a bucket map's bucket (`map.bucket[K]V`, `noalg.map.bucket[K]V`).
+fn is_bucket_name(n: &str) -> bool {
+    n.starts_with("map.bucket[") || n.starts_with("noalg.map.bucket[")
+}
+
 fn bit(v: &[u64], b: u64) -> bool {
     v[(b / 64) as usize] >> (b % 64) & 1 == 1
 }
 
-impl Typer<'_> {
+impl<'a> Typer<'a> {
     /// Whether the slot's type is in its malloc header or `largeType`.
     fn has_stored_type(&self, s: &SpanMeta) -> bool {
         self.types_stored
@@ -370,6 +454,7 @@ impl Typer<'_> {
                 name,
                 size: g.size,
                 ptr_bytes: g.ptr_bytes,
+                pseudo: Pseudo::No,
             });
             Some(self.out.types.len() as u32 - 1)
         });
@@ -380,8 +465,8 @@ impl Typer<'_> {
     fn set(&mut self, b: u64, ti: u32, how: TypeSource, data_size: u64) {
         let size = self.out.types[ti as usize].size.max(1);
         self.out.slot_type[b as usize] = ti + 1;
-        // String bytes are one pseudo-object whatever their length.
-        let multi = if ti != 0 && data_size / size >= 2 {
+        // String bytes and other pseudo-objects are one object whatever their length.
+        let multi = if self.out.types[ti as usize].pseudo == Pseudo::No && data_size / size >= 2 {
             MULTI
         } else {
             0
@@ -398,24 +483,30 @@ impl Typer<'_> {
         }
         let mut raw = Vec::new();
         self.collect(self.out.types[i].addr, 0, 0, &mut raw);
-        let out: Vec<_> = raw
-            .into_iter()
-            .map(|(off, e)| {
-                let r = match e {
-                    Edge::Ptr(t) => Resolved::Ptr(self.type_index(t)),
-                    Edge::Slice(t) => Resolved::Slice(self.type_index(t)),
-                    Edge::Str => Resolved::Str,
-                    Edge::Iface => Resolved::Iface,
-                };
-                (off, r)
-            })
-            .collect();
-        let e = Arc::new(out);
+        let e = Arc::new(self.resolve_edges(raw));
         if self.edges.len() <= i {
             self.edges.resize(i + 1, None);
         }
         self.edges[i] = Some(e.clone());
         e
+    }
+
+    /// Edges with their element types made type indices.
+    fn resolve_edges(&mut self, raw: Vec<(u64, Edge)>) -> Vec<(u64, Resolved)> {
+        raw.into_iter()
+            .map(|(off, e)| {
+                let r = match e {
+                    Edge::Ptr(t) => Resolved::Ptr(self.type_index(t)),
+                    Edge::Slice(t) => Resolved::Slice(self.type_index(t)),
+                    Edge::Str => Resolved::Str,
+                    Edge::Iface(e) => Resolved::Iface(e),
+                    Edge::Map(t) => self.map_edge(t),
+                    Edge::Chan(t) => Resolved::To(self.chan_header(t), TypeSource::Chan),
+                    Edge::Func => Resolved::Func,
+                };
+                (off, r)
+            })
+            .collect()
     }
 
     fn collect(&self, addr: u64, base: u64, depth: u32, out: &mut Vec<(u64, Edge)>) {
@@ -438,9 +529,16 @@ impl Typer<'_> {
                 }
             }
             "string" => out.push((base, Edge::Str)),
-            "interface" => out.push((base, Edge::Iface)),
+            "interface" => out.push((base, Edge::Iface(self.iface_empty(&t)))),
             "struct" => {
+                // A bucket's `overflow` (an unsafe.Pointer when the bucket has pointers) points
+                // at the next bucket of the chain.
+                let bucket = t.name.as_deref().is_some_and(is_bucket_name);
                 for f in self.tr.struct_fields(&t).unwrap_or_default() {
+                    if bucket && f.name == "overflow" {
+                        out.push((base + f.offset, Edge::Ptr(addr)));
+                        continue;
+                    }
                     self.collect(f.typ, base + f.offset, depth + 1, out);
                 }
             }
@@ -459,7 +557,10 @@ impl Typer<'_> {
                     self.collect(elem, base + i * et.size, depth + 1, out);
                 }
             }
-            // Maps, channels, functions (closures), unsafe pointers: not followed yet.
+            "map" => out.push((base, Edge::Map(addr))),
+            "chan" => out.push((base, Edge::Chan(addr))),
+            "func" => out.push((base, Edge::Func)),
+            // Unsafe pointers: not followed.
             _ => {}
         }
     }
@@ -468,8 +569,8 @@ impl Typer<'_> {
     /// `size` bytes.
     fn scan(&mut self, data: u64, size: u64, ti: u32, via: Option<TypeSource>) {
         let info = &self.out.types[ti as usize];
-        let (tsize, ptr_bytes, taddr) = (info.size, info.ptr_bytes, info.addr);
-        if ptr_bytes == 0 || taddr == 0 {
+        let (tsize, ptr_bytes, pseudo) = (info.size, info.ptr_bytes, info.pseudo);
+        if ptr_bytes == 0 || (info.addr == 0 && pseudo == Pseudo::No) {
             return;
         }
         let edges = self.edges_of(ti);
@@ -485,7 +586,11 @@ impl Typer<'_> {
             obj.get(o..o + 8)
                 .map(|w| u64::from_le_bytes(w.try_into().unwrap()))
         };
-        let n = size / tsize;
+        let n = if pseudo == Pseudo::One {
+            1
+        } else {
+            size / tsize
+        };
         for e in 0..n {
             for &(off, edge) in edges.iter() {
                 let at = e * tsize + off;
@@ -511,21 +616,33 @@ impl Typer<'_> {
                             );
                         }
                     }
-                    Resolved::Iface => {
+                    Resolved::Iface(empty) => {
                         let data_word = word(at + 8).unwrap_or(0);
-                        if let Some(t) = self.iface_type(v) {
+                        if let Some(t) = self.iface_type(v, empty) {
                             self.iface_value(t, data_word, via.unwrap_or(TypeSource::Iface));
                         }
                     }
+                    Resolved::To(Some(t), how) => self.assign(v, t, via.unwrap_or(how), true),
+                    Resolved::To(None, _) => self.out.skipped += 1,
+                    Resolved::SwissDir { len_at, group, dir } => {
+                        let len = word(e * tsize + len_at).unwrap_or(0);
+                        match if len == 0 { group } else { dir } {
+                            Some(t) => self.assign(v, t, via.unwrap_or(TypeSource::Map), true),
+                            None => self.out.skipped += 1,
+                        }
+                    }
+                    Resolved::Func => self.func_value(v, via.unwrap_or(TypeSource::Closure)),
                 }
             }
         }
     }
 
-    /// The dynamic type of an interface from its first word: a type (eface) or an itab.
-    fn iface_type(&self, w0: u64) -> Option<u64> {
-        if self.tr.in_module(w0) {
-            return Some(w0);
+    /// The dynamic type of an interface from its first word: a type (eface) or an itab. Not
+    /// knowing which (`empty`: `None`), a word in the type range is taken for a type (itabs
+    /// may lie there too from Go 1.22 on).
+    fn iface_type(&self, w0: u64, empty: Option<bool>) -> Option<u64> {
+        if empty.unwrap_or_else(|| self.tr.in_module(w0)) {
+            return self.tr.in_module(w0).then_some(w0);
         }
         let t = self.mem.read_ptr(w0.checked_add(8)?).ok()?;
         self.tr.in_module(t).then_some(t)
@@ -541,8 +658,19 @@ impl Typer<'_> {
                     self.assign(data, e, how, true);
                 }
             }
-            // Direct pointer-shaped values whose pointee has no known type.
-            "map" | "chan" | "func" | "unsafe.Pointer" => {}
+            // Maps, channels and funcs are stored directly: the word is the pointer.
+            "map" => {
+                if let Resolved::To(Some(t), _) = self.map_edge(typ) {
+                    self.assign(data, t, TypeSource::Map, true);
+                }
+            }
+            "chan" => {
+                if let Some(t) = self.chan_header(typ) {
+                    self.assign(data, t, TypeSource::Chan, true);
+                }
+            }
+            "func" => self.func_value(data, TypeSource::Closure),
+            "unsafe.Pointer" => {}
             // A one-pointer struct or array is stored directly too: ambiguous, skipped.
             "struct" | "array" if t.size == 8 && t.ptr_bytes == 8 => {}
             _ => {
@@ -553,30 +681,39 @@ impl Typer<'_> {
         }
     }
 
+    /// The span index and slot bit of the reachable, not yet typed object `v` points into.
+    fn untyped_slot(&self, v: u64) -> Option<(usize, u64)> {
+        let i = self.lookup.span(v)?;
+        let s = &self.spans[i];
+        let slot = (v - s.base) / s.elemsize;
+        if slot >= u64::from(s.nelems) {
+            return None;
+        }
+        let b = s.bit + slot;
+        (bit(self.alloc, b) && bit(self.marks, b) && self.out.slot_type[b as usize] == 0)
+            .then_some((i, b))
+    }
+
     /// Type the reachable object `v` points into as the type with index `ti`
     /// ([`STRING_DATA_INDEX`]: string data), when that is consistent with the slot and the
     /// object has no type yet.
     fn assign(&mut self, v: u64, ti: u32, how: TypeSource, exact: bool) {
         let spans = self.spans;
-        let Some(i) = self.lookup.span(v) else {
+        let Some((i, b)) = self.untyped_slot(v) else {
             return;
         };
         let s = &spans[i];
-        let slot = (v - s.base) / s.elemsize;
-        if slot >= u64::from(s.nelems) {
-            return;
-        }
-        let b = s.bit + slot;
-        if !bit(self.alloc, b) || !bit(self.marks, b) || self.out.slot_type[b as usize] != 0 {
-            return;
-        }
-        if s.spanclass == self.tiny_class || self.has_stored_type(s) {
-            return;
-        }
+        let slot = b - s.bit;
         let start = s.base + slot * s.elemsize;
         let info = &self.out.types[ti as usize];
+        // The tiny span class packs several small noscan objects in one block, but an object
+        // that fills the slot from its start is alone in it (tiny allocations are smaller).
+        let fills = info.size == s.elemsize && v == start;
+        if (s.spanclass == self.tiny_class && !fills) || self.has_stored_type(s) {
+            return;
+        }
         let scan = s.spanclass & 1 == 0;
-        if info.size > s.elemsize || (info.ptr_bytes > 0) != scan {
+        if info.size > s.elemsize || (info.pseudo == Pseudo::No && (info.ptr_bytes > 0) != scan) {
             return;
         }
         let off = v - start;
@@ -602,6 +739,7 @@ mod tests {
             name: "main.node".into(),
             size: 48,
             ptr_bytes: 8,
+            pseudo: Pseudo::No,
         };
         assert_eq!(display_name(&t, false), "main.node");
         assert_eq!(display_name(&t, true), "[]main.node");
