@@ -302,3 +302,190 @@ impl Typer<'_> {
         Some(self.pseudo(name, size, Pseudo::One, edges))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{compute_with, ObjectTypes};
+    use super::*;
+    use crate::analysis::mark::{Reach, SpanMeta};
+    use crate::runtime::layout::{ChanLayout, Consts, Field};
+    use crate::runtime::objects::test_layouts;
+    use crate::runtime::types::TypeReader;
+    use crate::target::VecMemory;
+
+    fn words(w: &[u64]) -> Vec<u8> {
+        w.iter().flat_map(|w| w.to_le_bytes()).collect()
+    }
+
+    /// An `abi.Type` (48 bytes, as in `types.rs`' tests) plus kind-specific words.
+    fn ty(size: u64, ptr: u64, kind: u8, name_off: u32, extra: &[u64]) -> Vec<u8> {
+        let mut v = words(&[size, ptr]);
+        v.extend([0, 0, 0, 0, 0, 8, 8, kind]);
+        v.extend(words(&[0, 0]));
+        v.extend(name_off.to_le_bytes());
+        v.extend(0u32.to_le_bytes());
+        v.extend(words(extra));
+        v
+    }
+
+    fn name(s: &str) -> Vec<u8> {
+        let mut v = vec![0, s.len() as u8];
+        v.extend(s.as_bytes());
+        v
+    }
+
+    const A0: u64 = 0xc0_0000_0000;
+
+    /// Types at 0x10000 (names at 0x10000 + offset); a Swiss small map, a Swiss map with a
+    /// one-table directory and a channel, held by three globals at 0x40000; heap at `A0`.
+    fn target() -> (VecMemory, Reach) {
+        let mut m = VecMemory::new();
+        let (int, k, pk, g, mt, ct) = (0x11000, 0x11100, 0x11200, 0x11300, 0x11400, 0x11500);
+        for (at, n) in [
+            (0x100, "int"),
+            (0x200, "main.K"),
+            (0x300, "*main.K"),
+            (0x400, "map.group[*main.K]*main.K"),
+            (0x500, "map[*main.K]*main.K"),
+            (0x600, "chan *main.K"),
+            (0x700, "ctrl"),
+            (0x800, "key"),
+            (0x900, "elem"),
+        ] {
+            m.add(0x10000 + at, name(n));
+        }
+        m.add(int, ty(8, 0, 2, 0x100, &[]));
+        m.add(k, ty(16, 0, 25, 0x200, &[0, 0, 0, 0]));
+        m.add(pk, ty(8, 8, 22, 0x300, &[k]));
+        // group { ctrl int; key *K; elem *K }.
+        m.add(g, ty(24, 24, 25, 0x400, &[0, 0x12000, 3, 3]));
+        m.add(
+            0x12000,
+            words(&[0x10700, int, 0, 0x10800, pk, 8, 0x10900, pk, 16]),
+        );
+        // MapType { Type; Key; Elem; Group }, ChanType { Type; Elem }.
+        m.add(mt, ty(8, 8, 21, 0x500, &[pk, pk, g]));
+        m.add(ct, ty(8, 8, 18, 0x600, &[pk]));
+        let (s0, s1, s2, s3, s4) = (A0, A0 + 0x2000, A0 + 0x4000, A0 + 0x6000, A0 + 0x8000);
+        m.add(0x40000, words(&[s0, s0 + 2 * 48, s3]));
+        // Headers (used, seed, dirPtr, dirLen, ...), the directory, the table.
+        let mut s0b = words(&[0, 0, s1, 0, 0, 0]);
+        s0b.extend(vec![0; 48]);
+        s0b.extend(words(&[0, 0, s0 + 3 * 48, 1, 0, 0]));
+        s0b.extend(words(&[s0 + 4 * 48, 0, 0, 0, 0, 0]));
+        s0b.extend(words(&[0, 0, s1 + 24, 0, 0, 0]));
+        s0b.resize(8 * 48, 0);
+        m.add(s0, s0b);
+        // Groups: the small map's (K0 → K1), the table's (K2 → nil).
+        m.add(s1, words(&[0, s2, s2 + 16, 0, s2 + 32, 0, 0, 0, 0]));
+        m.add(s2, vec![0; 8 * 16]);
+        // hchan: buf at 16 → a buffer of two *K (K3, nil).
+        let mut hc = words(&[1, 2, s4]);
+        hc.resize(2 * 96, 0);
+        m.add(s3, hc);
+        m.add(s4, words(&[s2 + 48, 0, 0, 0, 0, 0, 0, 0]));
+        let span = |base, elemsize, nelems, class: u8, bit| SpanMeta {
+            base,
+            elemsize,
+            nelems,
+            npages: 1,
+            spanclass: class,
+            bit,
+            large_type: 0,
+        };
+        let spans = vec![
+            span(s0, 48, 8, 10, 0),
+            span(s1, 24, 8, 6, 8),
+            span(s2, 16, 8, 5, 16),
+            span(s3, 96, 2, 18, 24),
+            span(s4, 16, 8, 4, 26),
+        ];
+        let alloc = [0, 1, 2, 3, 4, 8, 9, 16, 17, 18, 19, 24, 26]
+            .iter()
+            .fold(0u64, |a, b| a | 1 << b);
+        let c = Consts {
+            page_shift: 13,
+            page_size: 8192,
+            heap_arena_bytes: 1 << 26,
+            arena_base_offset: 0xffff_8000_0000_0000,
+            arena_l2_bits: 22,
+            pages_per_arena: 8192,
+            num_size_classes: 68,
+            palloc_chunk_pages: 512,
+            palloc_chunks_l2_bits: 13,
+            span_dead: 0,
+            span_in_use: 1,
+            span_manual: 2,
+        };
+        (m, Reach::synthetic(spans, vec![A0], &c, vec![alloc]))
+    }
+
+    fn types(followers: bool) -> (ObjectTypes, Reach) {
+        let (m, reach) = target();
+        let mut l = test_layouts();
+        l.consts
+            .kinds
+            .extend([(21, "map"), (18, "chan"), (19, "func")]);
+        let tr = TypeReader::new(&m, &l, 0x10000, 0x20000, 0);
+        let f = |offset| Field { offset, size: 8 };
+        let cl = ContainerLayouts {
+            map: Some(MapLayout::Swiss {
+                maptype_group: f(64),
+                map_size: 48,
+                dir_ptr: f(16),
+                dir_len: f(24),
+                table_size: 32,
+                groups_data: f(16),
+            }),
+            chan: Some(ChanLayout {
+                chantype_elem: f(48),
+                hchan_size: 96,
+                buf: f(16),
+            }),
+            iface_methods: None,
+        };
+        let globals = [
+            (0x40000, 8, VariableType::Type(0x1400)),
+            (0x40008, 8, VariableType::Type(0x1400)),
+            (0x40010, 8, VariableType::Type(0x1500)),
+        ];
+        let fl = Followers {
+            containers: followers.then_some(&cl),
+            ..Followers::default()
+        };
+        let t = compute_with(&m, &tr, &l.consts, &reach, &globals, &[], &fl);
+        (t, reach)
+    }
+
+    #[test]
+    fn swiss_maps_and_channels_type_their_objects() {
+        let (t, reach) = types(true);
+        let name = |a: u64| t.type_of(&reach, a).map(|(n, h)| (n, h.name()));
+        let n = |s: &str, h: &'static str| Some((s.to_string(), h));
+        let kv = "[*main.K]*main.K";
+        assert_eq!(name(A0), n(&format!("map.hdr{kv}"), "global"));
+        assert_eq!(name(A0 + 0x2000), n(&format!("map.group{kv}"), "map"));
+        assert_eq!(name(A0 + 96), n(&format!("map.hdr{kv}"), "global"));
+        assert_eq!(name(A0 + 144), n(&format!("map.dir{kv}"), "map"));
+        assert_eq!(name(A0 + 192), n(&format!("map.table{kv}"), "map"));
+        assert_eq!(name(A0 + 0x2000 + 24), n(&format!("map.group{kv}"), "map"));
+        // Keys and values: 16-byte objects filling tiny-class slots.
+        for i in 0..3 {
+            assert_eq!(name(A0 + 0x4000 + 16 * i), n("main.K", "field"), "K{i}");
+        }
+        assert_eq!(name(A0 + 0x6000), n("chan.hdr[*main.K]", "global"));
+        assert_eq!(name(A0 + 0x8000), n("[]*main.K", "chan"));
+        assert_eq!(name(A0 + 0x4000 + 48), n("main.K", "field"));
+        assert_eq!(t.skipped, 0);
+        assert_eq!(t.by_source[TypeSource::Map as usize], 4);
+    }
+
+    #[test]
+    fn without_layouts_maps_and_channels_stay_unknown() {
+        let (t, reach) = types(false);
+        for a in [A0, A0 + 0x2000, A0 + 0x4000, A0 + 0x6000, A0 + 0x8000] {
+            assert_eq!(t.type_of(&reach, a), None, "{a:#x}");
+        }
+        assert_eq!(t.skipped, 3, "two maps and a channel skipped");
+    }
+}
