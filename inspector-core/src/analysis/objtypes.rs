@@ -12,14 +12,17 @@
 //!   word of a typed object pointing at an object's start: the object is a `T`), `slice` (the
 //!   backing array of a `[]E` holds `E`s; the pointer may be into it at an element boundary),
 //!   `string` (a string's bytes: "string data"), `iface` (an interface's type word, or its
-//!   itab's type, gives the type of the value its data word points to).
+//!   itab's type, gives the type of the value its data word points to), `map`, `chan`,
+//!   `closure` (the runtime's map and channel structures and closure objects, named by
+//!   pseudo-types: see [`follow`]).
 //!
 //! An object is never re-typed, and a propagated type is only taken when it is consistent with
-//! the slot: it fits, the span's scan/noscan class matches whether the type has pointers, and
-//! the slot is not a tiny block (the tiny span class packs several small noscan objects in one
-//! 16-byte block) nor a header-carrying slot (its header is the truth). Maps, channels,
-//! closures and stack frames are not followed yet: what only they reach stays unknown.
-//! Objects holding several elements of their type are named `[]T`.
+//! the slot: it fits, the span's scan/noscan class matches whether the type has pointers (not
+//! for pseudo-types), the slot is not a tiny block (the tiny span class packs several small
+//! noscan objects in one 16-byte block; a 16-byte type pointed at from the slot's start fills
+//! it, so it is taken) nor a header-carrying slot (its header is the truth). Stack frames are
+//! not followed here (typed roots come in through [`TypedRoot`]).
+//! Objects holding several elements of a real type are named `[]T`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
