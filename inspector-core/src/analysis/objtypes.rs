@@ -14,7 +14,7 @@
 //!   `string` (a string's bytes: "string data"), `iface` (an interface's type word, or its
 //!   itab's type, gives the type of the value its data word points to), `map`, `chan`,
 //!   `closure` (the runtime's map and channel structures and closure objects, named by
-//!   pseudo-types: see [`follow`]).
+//!   pseudo-types: see the `follow` submodule).
 //!
 //! An object is never re-typed, and a propagated type is only taken when it is consistent with
 //! the slot: it fits, the span's scan/noscan class matches whether the type has pointers (not
