@@ -24,17 +24,20 @@
 //! not followed here (typed roots come in through [`TypedRoot`]).
 //! Objects holding several elements of a real type are named `[]T`.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
 
 mod follow;
+mod registry;
+
+use registry::Registry;
 
 pub use follow::Followers;
 
 use super::mark::{Reach, SpanLookup, SpanMeta};
 use crate::binary::dwarf::VariableType;
 use crate::runtime::layout::ObjectConsts;
-use crate::runtime::types::{GoType, TypeReader};
+use crate::runtime::types::TypeReader;
 use crate::target::{Memory, MemoryExt};
 
 /// How an object's type was learned.
@@ -142,6 +145,9 @@ pub struct ObjectTypes {
     /// Maps, channels and closures seen whose layout could not be read (their objects stay
     /// unknown).
     pub skipped: u64,
+    /// Untyped objects that typed words of two different types pointed at (the first to
+    /// arrive typed it; see [`compute_with`]).
+    pub conflicts: u64,
 }
 
 const MULTI: u8 = 0x80;
@@ -248,25 +254,51 @@ const MAX_EDGES: usize = 1 << 14;
 /// Bound on struct/array nesting followed.
 const MAX_DEPTH: u32 = 32;
 
-struct Typer<'a> {
+/// Objects a worker scans before handing half of its work list to a new task.
+const SPLIT: usize = 2048;
+/// Spans per task of the stored-types pass.
+const SPAN_CHUNK: usize = 512;
+
+/// What every worker reads, and the per-slot table they fill.
+struct Shared<'a> {
     lookup: &'a SpanLookup,
     mem: &'a dyn Memory,
     tr: &'a TypeReader<'a>,
     spans: &'a [SpanMeta],
-    alloc: &'a [u64],
     marks: &'a [u64],
     header_min: u64,
     header_size: u64,
     types_stored: bool,
     tiny_class: u8,
-    out: ObjectTypes,
-    /// Type descriptor address → index in `out.types` (`None`: unreadable or unnamed).
-    index: HashMap<u64, Option<u32>>,
-    /// Edges by type index (filled on first use).
+    followers: Followers<'a>,
+    /// Per slot: type index + 1 (0: unknown), set once (compare-and-swap).
+    slot_type: Vec<AtomicU32>,
+    slot_how: Vec<AtomicU8>,
+    reg: Mutex<Registry<'a>>,
+    /// (objects typed per source, skipped) of finished workers.
+    totals: Mutex<([u64; 12], u64)>,
+    /// A slot two workers found two different types for (the first stays).
+    conflicts: AtomicU64,
+}
+
+/// What a worker needs of a type on the hot path.
+#[derive(Debug, Clone, Copy)]
+struct Meta {
+    size: u64,
+    ptr_bytes: u64,
+    pseudo: Pseudo,
+    addr: u64,
+}
+
+/// One propagation task: its work list and its copies of the registry's data.
+struct Worker<'s, 'a> {
+    sh: &'s Shared<'a>,
+    metas: Vec<Option<Meta>>,
     edges: Vec<Option<Edges>>,
+    by_source: [u64; 12],
+    skipped: u64,
     /// Typed objects still to scan: (data start, data bytes, type index).
     work: Vec<(u64, u64, u32)>,
-    follow: follow::State<'a>,
 }
 
 /// Type every reachable object that can be typed. `globals`: (address, size, DWARF type) of
@@ -292,6 +324,12 @@ pub fn compute(
 }
 
 /// [`compute`], following maps, channels and closures as far as `followers` allows.
+///
+/// Parallel (rayon): the stored types in chunks of spans, the typed globals and roots in one
+/// task, each task scanning what it types and handing half its work list to a new task when
+/// it grows long. A slot is typed once (compare-and-swap); the result does not depend on the
+/// schedule except where two typed words disagree about an untyped object (counted in
+/// [`ObjectTypes::conflicts`]; zero on the test cores), where the first to arrive wins.
 pub fn compute_with(
     mem: &dyn Memory,
     tr: &TypeReader<'_>,
@@ -301,48 +339,73 @@ pub fn compute_with(
     roots: &[TypedRoot],
     followers: &Followers<'_>,
 ) -> ObjectTypes {
-    let (spans, alloc, marks) = reach.index();
+    let (spans, _alloc, marks) = reach.index();
     let slots = spans.last().map_or(0, |s| s.bit + u64::from(s.nelems)) as usize;
-    let mut t = Typer {
+    let string_data = TypeInfo {
+        addr: 0,
+        name: STRING_DATA.to_string(),
+        size: 1,
+        ptr_bytes: 0,
+        pseudo: Pseudo::One,
+    };
+    let sh = Shared {
         lookup: reach.lookup(),
         mem,
         tr,
         spans,
-        alloc,
         marks,
         header_min: consts.min_size_for_malloc_header.unwrap_or(u64::MAX),
         header_size: consts.malloc_header_size,
         types_stored: reach.types_stored(),
         tiny_class: consts.tiny_span_class,
-        out: ObjectTypes {
-            types: vec![TypeInfo {
-                addr: 0,
-                name: STRING_DATA.to_string(),
-                size: 1,
-                ptr_bytes: 0,
-                pseudo: Pseudo::One,
-            }],
-            slot_type: vec![0; slots],
-            slot_how: vec![0; slots],
-            by_source: [0; 12],
-            skipped: 0,
-        },
-        index: HashMap::new(),
-        edges: Vec::new(),
-        work: Vec::new(),
-        follow: follow::State::new(followers),
+        followers: *followers,
+        slot_type: (0..slots).map(|_| AtomicU32::new(0)).collect(),
+        slot_how: (0..slots).map(|_| AtomicU8::new(0)).collect(),
+        reg: Mutex::new(Registry::new(
+            mem,
+            tr,
+            vec![string_data],
+            follow::State::new(followers),
+        )),
+        totals: Mutex::new(([0; 12], 0)),
+        conflicts: AtomicU64::new(0),
     };
-    t.stored_types();
-    for &(addr, size, typ) in globals {
-        t.global(addr, size, typ);
+    rayon::scope(|sc| {
+        let sh = &sh;
+        if sh.types_stored {
+            for lo in (0..spans.len()).step_by(SPAN_CHUNK) {
+                sc.spawn(move |sc| {
+                    let mut w = Worker::new(sh);
+                    w.stored_types(lo..(lo + SPAN_CHUNK).min(spans.len()));
+                    w.drain(sc);
+                });
+            }
+        }
+        sc.spawn(move |sc| {
+            let mut w = Worker::new(sh);
+            for &(addr, size, typ) in globals {
+                w.global(addr, size, typ);
+            }
+            for &r in roots {
+                w.typed_root(r);
+            }
+            w.drain(sc);
+        });
+    });
+    let reg = sh.reg.into_inner().unwrap_or_else(|e| e.into_inner());
+    let (by_source, skipped) = sh.totals.into_inner().unwrap_or_else(|e| e.into_inner());
+    ObjectTypes {
+        types: reg.types,
+        slot_type: sh
+            .slot_type
+            .into_iter()
+            .map(AtomicU32::into_inner)
+            .collect(),
+        slot_how: sh.slot_how.into_iter().map(AtomicU8::into_inner).collect(),
+        by_source,
+        skipped,
+        conflicts: sh.conflicts.into_inner(),
     }
-    for &r in roots {
-        t.typed_root(r);
-    }
-    while let Some((data, size, ti)) = t.work.pop() {
-        t.scan(data, size, ti, None);
-    }
-    t.out
 }
 
 /// Whether a struct type is a bucket map's bucket (`map.bucket[K]V`, `noalg.map.bucket[K]V`).
@@ -354,37 +417,114 @@ fn bit(v: &[u64], b: u64) -> bool {
     v[(b / 64) as usize] >> (b % 64) & 1 == 1
 }
 
-impl<'a> Typer<'a> {
-    /// Whether the slot's type is in its malloc header or `largeType`.
-    fn has_stored_type(&self, s: &SpanMeta) -> bool {
-        self.types_stored
-            && s.spanclass & 1 == 0
-            && (s.spanclass >> 1 == 0 || s.elemsize > self.header_min)
+impl<'s, 'a> Worker<'s, 'a> {
+    fn new(sh: &'s Shared<'a>) -> Self {
+        Worker {
+            sh,
+            metas: Vec::new(),
+            edges: Vec::new(),
+            by_source: [0; 12],
+            skipped: 0,
+            work: Vec::new(),
+        }
     }
 
-    /// Header and `largeType` types of every reachable scan object.
-    fn stored_types(&mut self) {
-        if !self.types_stored {
-            return;
+    /// The registry (a worker that panicked while holding it left it usable).
+    fn reg(&self) -> std::sync::MutexGuard<'s, Registry<'a>> {
+        self.sh.reg.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Scan the work list, handing half of it to a new task when it grows long; then add this
+    /// worker's counts to the totals.
+    fn drain<'sc>(mut self, sc: &rayon::Scope<'sc>)
+    where
+        's: 'sc,
+    {
+        while let Some((data, size, ti)) = self.work.pop() {
+            self.scan(data, size, ti, None);
+            if self.work.len() >= SPLIT {
+                let half = self.work.split_off(self.work.len() / 2);
+                let sh = self.sh;
+                sc.spawn(move |sc| {
+                    let mut w = Worker::new(sh);
+                    w.work = half;
+                    w.drain(sc);
+                });
+            }
         }
+        let mut t = self.sh.totals.lock().unwrap_or_else(|e| e.into_inner());
+        for (a, b) in t.0.iter_mut().zip(self.by_source) {
+            *a += b;
+        }
+        t.1 += self.skipped;
+    }
+
+    /// The hot-path facts of type `ti`.
+    fn meta(&mut self, ti: u32) -> Meta {
+        let i = ti as usize;
+        if let Some(Some(m)) = self.metas.get(i) {
+            return *m;
+        }
+        let reg = self.reg();
+        let t = &reg.types[i];
+        let m = Meta {
+            size: t.size,
+            ptr_bytes: t.ptr_bytes,
+            pseudo: t.pseudo,
+            addr: t.addr,
+        };
+        drop(reg);
+        if self.metas.len() <= i {
+            self.metas.resize(i + 1, None);
+        }
+        self.metas[i] = Some(m);
+        m
+    }
+
+    fn edges_of(&mut self, ti: u32) -> Edges {
+        let i = ti as usize;
+        if let Some(Some(e)) = self.edges.get(i) {
+            return e.clone();
+        }
+        let e = self.reg().edges_of(ti);
+        if self.edges.len() <= i {
+            self.edges.resize(i + 1, None);
+        }
+        self.edges[i] = Some(e.clone());
+        e
+    }
+
+    fn type_index(&mut self, addr: u64) -> Option<u32> {
+        self.reg().type_index(addr)
+    }
+
+    /// Whether the slot's type is in its malloc header or `largeType`.
+    fn has_stored_type(&self, s: &SpanMeta) -> bool {
+        self.sh.types_stored
+            && s.spanclass & 1 == 0
+            && (s.spanclass >> 1 == 0 || s.elemsize > self.sh.header_min)
+    }
+
+    /// Header and `largeType` types of the reachable scan objects of some spans.
+    fn stored_types(&mut self, range: std::ops::Range<usize>) {
+        let sh = self.sh;
         // Consecutive objects mostly share their type: the last header's index is kept.
         let mut last: (u64, Option<u32>) = (0, None);
-        for si in 0..self.spans.len() {
-            let s = self.spans[si].clone();
-            if !self.has_stored_type(&s) {
+        for s in &sh.spans[range] {
+            if !self.has_stored_type(s) {
                 continue;
             }
             for slot in 0..u64::from(s.nelems) {
                 let b = s.bit + slot;
-                if !bit(self.alloc, b) || !bit(self.marks, b) {
+                if !bit(sh.marks, b) {
                     continue;
                 }
                 let start = s.base + slot * s.elemsize;
                 let (typ, data, how) = if s.spanclass >> 1 == 0 {
                     (s.large_type, start, TypeSource::Large)
                 } else {
-                    let h = self.mem.read_ptr(start).unwrap_or(0);
-                    (h, start + self.header_size, TypeSource::Header)
+                    let h = sh.mem.read_ptr(start).unwrap_or(0);
+                    (h, start + sh.header_size, TypeSource::Header)
                 };
                 if typ == 0 {
                     continue;
@@ -396,28 +536,29 @@ impl<'a> Typer<'a> {
                     continue;
                 };
                 let size = s.elemsize - (data - start);
-                self.set(b, ti, how, size);
-                self.work.push((data, size, ti));
+                if self.set(b, ti, how, size) {
+                    self.work.push((data, size, ti));
+                }
             }
         }
     }
 
     /// A global of `size` bytes at `addr`: its typed words type what they point at.
     fn global(&mut self, addr: u64, size: u64, typ: VariableType) {
-        let base = self.tr.types_base();
+        let base = self.sh.tr.types_base();
         match typ {
             VariableType::Type(off) => {
                 let Some(ti) = self.type_index(base + off) else {
                     return;
                 };
                 // A global whose symbol size disagrees with its type is skipped.
-                if self.out.types[ti as usize].size == size {
+                if self.meta(ti).size == size {
                     self.scan(addr, size, ti, Some(TypeSource::Global));
                 }
             }
             VariableType::SliceOf(off) => {
                 if size == 24 {
-                    if let Ok(p) = self.mem.read_ptr(addr) {
+                    if let Ok(p) = self.sh.mem.read_ptr(addr) {
                         if let Some(ti) = self.type_index(base + off).filter(|_| p != 0) {
                             self.assign(p, ti, TypeSource::Global, false);
                         }
@@ -432,7 +573,7 @@ impl<'a> Typer<'a> {
         match r {
             TypedRoot::Value { addr, typ, how } => {
                 if let Some(ti) = self.type_index(typ) {
-                    let size = self.out.types[ti as usize].size;
+                    let size = self.meta(ti).size;
                     self.scan(addr, size, ti, Some(how));
                 }
             }
@@ -444,143 +585,39 @@ impl<'a> Typer<'a> {
         }
     }
 
-    /// Index of the type at `addr` in the output table (read once).
-    fn type_index(&mut self, addr: u64) -> Option<u32> {
-        if let Some(&i) = self.index.get(&addr) {
-            return i;
+    /// Give slot `b` type `ti` unless it has one: whether it was taken.
+    fn set(&mut self, b: u64, ti: u32, how: TypeSource, data_size: u64) -> bool {
+        let m = self.meta(ti);
+        let slot = &self.sh.slot_type[b as usize];
+        if let Err(old) = slot.compare_exchange(0, ti + 1, Ordering::Relaxed, Ordering::Relaxed) {
+            if old != ti + 1 {
+                self.sh.conflicts.fetch_add(1, Ordering::Relaxed);
+            }
+            return false;
         }
-        let i = self.tr.read(addr).ok().and_then(|g: GoType| {
-            let name = g.name?;
-            (g.size > 0).then_some(())?;
-            self.out.types.push(TypeInfo {
-                addr,
-                name,
-                size: g.size,
-                ptr_bytes: g.ptr_bytes,
-                pseudo: Pseudo::No,
-            });
-            Some(self.out.types.len() as u32 - 1)
-        });
-        self.index.insert(addr, i);
-        i
-    }
-
-    fn set(&mut self, b: u64, ti: u32, how: TypeSource, data_size: u64) {
-        let size = self.out.types[ti as usize].size.max(1);
-        self.out.slot_type[b as usize] = ti + 1;
         // String bytes and other pseudo-objects are one object whatever their length.
-        let multi = if self.out.types[ti as usize].pseudo == Pseudo::No && data_size / size >= 2 {
+        let multi = if m.pseudo == Pseudo::No && data_size / m.size.max(1) >= 2 {
             MULTI
         } else {
             0
         };
-        self.out.slot_how[b as usize] = how as u8 | multi;
-        self.out.by_source[how as usize] += 1;
-    }
-
-    /// The typed edges of one value of the type at `addr`.
-    fn edges_of(&mut self, ti: u32) -> Edges {
-        let i = ti as usize;
-        if let Some(Some(e)) = self.edges.get(i) {
-            return e.clone();
-        }
-        let mut raw = Vec::new();
-        self.collect(self.out.types[i].addr, 0, 0, &mut raw);
-        let e = Arc::new(self.resolve_edges(raw));
-        if self.edges.len() <= i {
-            self.edges.resize(i + 1, None);
-        }
-        self.edges[i] = Some(e.clone());
-        e
-    }
-
-    /// Edges with their element types made type indices.
-    fn resolve_edges(&mut self, raw: Vec<(u64, Edge)>) -> Vec<(u64, Resolved)> {
-        raw.into_iter()
-            .map(|(off, e)| {
-                let r = match e {
-                    Edge::Ptr(t) => Resolved::Ptr(self.type_index(t)),
-                    Edge::Slice(t) => Resolved::Slice(self.type_index(t)),
-                    Edge::Str => Resolved::Str,
-                    Edge::Iface(e) => Resolved::Iface(e),
-                    Edge::Map(t) => self.map_edge(t),
-                    Edge::Chan(t) => Resolved::To(self.chan_header(t), TypeSource::Chan),
-                    Edge::Func => Resolved::Func,
-                };
-                (off, r)
-            })
-            .collect()
-    }
-
-    fn collect(&self, addr: u64, base: u64, depth: u32, out: &mut Vec<(u64, Edge)>) {
-        if depth > MAX_DEPTH || out.len() >= MAX_EDGES {
-            return;
-        }
-        let Ok(t) = self.tr.read(addr) else { return };
-        if t.ptr_bytes == 0 {
-            return;
-        }
-        match t.kind {
-            "ptr" => {
-                if let Ok(e) = self.tr.elem(&t) {
-                    out.push((base, Edge::Ptr(e)));
-                }
-            }
-            "slice" => {
-                if let Ok(e) = self.tr.elem(&t) {
-                    out.push((base, Edge::Slice(e)));
-                }
-            }
-            "string" => out.push((base, Edge::Str)),
-            "interface" => out.push((base, Edge::Iface(self.iface_empty(&t)))),
-            "struct" => {
-                // A bucket's `overflow` (an unsafe.Pointer when the bucket has pointers) points
-                // at the next bucket of the chain.
-                let bucket = t.name.as_deref().is_some_and(is_bucket_name);
-                for f in self.tr.struct_fields(&t).unwrap_or_default() {
-                    if bucket && f.name == "overflow" {
-                        out.push((base + f.offset, Edge::Ptr(addr)));
-                        continue;
-                    }
-                    self.collect(f.typ, base + f.offset, depth + 1, out);
-                }
-            }
-            "array" => {
-                let Ok((elem, len)) = self.tr.array(&t) else {
-                    return;
-                };
-                let Ok(et) = self.tr.read(elem) else { return };
-                if et.ptr_bytes == 0 || et.size == 0 {
-                    return;
-                }
-                for i in 0..len {
-                    if out.len() >= MAX_EDGES {
-                        return;
-                    }
-                    self.collect(elem, base + i * et.size, depth + 1, out);
-                }
-            }
-            "map" => out.push((base, Edge::Map(addr))),
-            "chan" => out.push((base, Edge::Chan(addr))),
-            "func" => out.push((base, Edge::Func)),
-            // Unsafe pointers: not followed.
-            _ => {}
-        }
+        self.sh.slot_how[b as usize].store(how as u8 | multi, Ordering::Relaxed);
+        self.by_source[how as usize] += 1;
+        true
     }
 
     /// Follow the typed words of an object (or global: `via`) holding `T`s from `data` over
     /// `size` bytes.
     fn scan(&mut self, data: u64, size: u64, ti: u32, via: Option<TypeSource>) {
-        let info = &self.out.types[ti as usize];
-        let (tsize, ptr_bytes, pseudo) = (info.size, info.ptr_bytes, info.pseudo);
-        if ptr_bytes == 0 || (info.addr == 0 && pseudo == Pseudo::No) {
+        let m = self.meta(ti);
+        if m.ptr_bytes == 0 || (m.addr == 0 && m.pseudo == Pseudo::No) {
             return;
         }
         let edges = self.edges_of(ti);
         if edges.is_empty() {
             return;
         }
-        let mem = self.mem;
+        let mem = self.sh.mem;
         let Ok(obj) = mem.bytes(data, size as usize) else {
             return;
         };
@@ -589,7 +626,8 @@ impl<'a> Typer<'a> {
             obj.get(o..o + 8)
                 .map(|w| u64::from_le_bytes(w.try_into().unwrap()))
         };
-        let n = if pseudo == Pseudo::One {
+        let tsize = m.size;
+        let n = if m.pseudo == Pseudo::One {
             1
         } else {
             size / tsize
@@ -626,12 +664,12 @@ impl<'a> Typer<'a> {
                         }
                     }
                     Resolved::To(Some(t), how) => self.assign(v, t, via.unwrap_or(how), true),
-                    Resolved::To(None, _) => self.out.skipped += 1,
+                    Resolved::To(None, _) => self.skipped += 1,
                     Resolved::SwissDir { len_at, group, dir } => {
                         let len = word(e * tsize + len_at).unwrap_or(0);
                         match if len == 0 { group } else { dir } {
                             Some(t) => self.assign(v, t, via.unwrap_or(TypeSource::Map), true),
-                            None => self.out.skipped += 1,
+                            None => self.skipped += 1,
                         }
                     }
                     Resolved::Func => self.func_value(v, via.unwrap_or(TypeSource::Closure)),
@@ -644,56 +682,61 @@ impl<'a> Typer<'a> {
     /// knowing which (`empty`: `None`), a word in the type range is taken for a type (itabs
     /// may lie there too from Go 1.22 on).
     fn iface_type(&self, w0: u64, empty: Option<bool>) -> Option<u64> {
-        if empty.unwrap_or_else(|| self.tr.in_module(w0)) {
-            return self.tr.in_module(w0).then_some(w0);
+        let tr = self.sh.tr;
+        if empty.unwrap_or_else(|| tr.in_module(w0)) {
+            return tr.in_module(w0).then_some(w0);
         }
-        let t = self.mem.read_ptr(w0.checked_add(8)?).ok()?;
-        self.tr.in_module(t).then_some(t)
+        let t = self.sh.mem.read_ptr(w0.checked_add(8)?).ok()?;
+        tr.in_module(t).then_some(t)
     }
 
-    /// An interface's data word, the dynamic type being `typ`.
+    /// An interface's data word, the dynamic type being `typ`: what it types, resolved under
+    /// the registry's lock, then assigned.
     fn iface_value(&mut self, typ: u64, data: u64, how: TypeSource) {
-        let Ok(t) = self.tr.read(typ) else { return };
-        match t.kind {
+        if self.untyped_slot(data).is_none() {
+            return;
+        }
+        let tr = self.sh.tr;
+        let Ok(t) = tr.read(typ) else { return };
+        let target = match t.kind {
             // Stored directly in the data word: a pointer to its element.
-            "ptr" => {
-                if let Some(e) = self.tr.elem(&t).ok().and_then(|e| self.type_index(e)) {
-                    self.assign(data, e, how, true);
-                }
-            }
+            "ptr" => tr
+                .elem(&t)
+                .ok()
+                .and_then(|e| self.type_index(e))
+                .map(|e| (e, how)),
             // Maps, channels and funcs are stored directly: the word is the pointer.
-            "map" => {
-                if let Resolved::To(Some(t), _) = self.map_edge(typ) {
-                    self.assign(data, t, TypeSource::Map, true);
-                }
+            "map" => match self.reg().map_edge(typ) {
+                Resolved::To(Some(t), _) => Some((t, TypeSource::Map)),
+                _ => None,
+            },
+            "chan" => self.reg().chan_header(typ).map(|t| (t, TypeSource::Chan)),
+            "func" => {
+                self.func_value(data, TypeSource::Closure);
+                None
             }
-            "chan" => {
-                if let Some(t) = self.chan_header(typ) {
-                    self.assign(data, t, TypeSource::Chan, true);
-                }
-            }
-            "func" => self.func_value(data, TypeSource::Closure),
-            "unsafe.Pointer" => {}
+            "unsafe.Pointer" => None,
             // A one-pointer struct or array is stored directly too: ambiguous, skipped.
-            "struct" | "array" if t.size == 8 && t.ptr_bytes == 8 => {}
-            _ => {
-                if let Some(ti) = self.type_index(typ) {
-                    self.assign(data, ti, how, true);
-                }
-            }
+            "struct" | "array" if t.size == 8 && t.ptr_bytes == 8 => None,
+            _ => self.type_index(typ).map(|t| (t, how)),
+        };
+        if let Some((t, how)) = target {
+            self.assign(data, t, how, true);
         }
     }
 
     /// The span index and slot bit of the reachable, not yet typed object `v` points into.
     fn untyped_slot(&self, v: u64) -> Option<(usize, u64)> {
-        let i = self.lookup.span(v)?;
-        let s = &self.spans[i];
+        let sh = self.sh;
+        let i = sh.lookup.span(v)?;
+        let s = &sh.spans[i];
         let slot = (v - s.base) / s.elemsize;
         if slot >= u64::from(s.nelems) {
             return None;
         }
+        // Marked slots are allocated ones.
         let b = s.bit + slot;
-        (bit(self.alloc, b) && bit(self.marks, b) && self.out.slot_type[b as usize] == 0)
+        (bit(sh.marks, b) && sh.slot_type[b as usize].load(Ordering::Relaxed) == 0)
             .then_some((i, b))
     }
 
@@ -701,18 +744,17 @@ impl<'a> Typer<'a> {
     /// ([`STRING_DATA_INDEX`]: string data), when that is consistent with the slot and the
     /// object has no type yet.
     fn assign(&mut self, v: u64, ti: u32, how: TypeSource, exact: bool) {
-        let spans = self.spans;
         let Some((i, b)) = self.untyped_slot(v) else {
             return;
         };
-        let s = &spans[i];
+        let s = &self.sh.spans[i];
         let slot = b - s.bit;
         let start = s.base + slot * s.elemsize;
-        let info = &self.out.types[ti as usize];
+        let info = self.meta(ti);
         // The tiny span class packs several small noscan objects in one block, but an object
         // that fills the slot from its start is alone in it (tiny allocations are smaller).
         let fills = info.size == s.elemsize && v == start;
-        if (s.spanclass == self.tiny_class && !fills) || self.has_stored_type(s) {
+        if (s.spanclass == self.sh.tiny_class && !fills) || self.has_stored_type(s) {
             return;
         }
         let scan = s.spanclass & 1 == 0;
@@ -723,9 +765,8 @@ impl<'a> Typer<'a> {
         if (exact && off != 0) || !off.is_multiple_of(info.size) {
             return;
         }
-        let (elemsize, has_ptrs) = (s.elemsize, info.ptr_bytes > 0);
-        self.set(b, ti, how, elemsize);
-        if has_ptrs {
+        let elemsize = s.elemsize;
+        if self.set(b, ti, how, elemsize) && info.ptr_bytes > 0 {
             self.work.push((start, elemsize, ti));
         }
     }

@@ -26,7 +26,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::{Edge, Pseudo, Resolved, TypeInfo, TypeSource, Typer};
+use super::registry::Registry;
+use super::{Edge, Pseudo, Resolved, TypeInfo, TypeSource, Worker};
 use crate::binary::dwarf::{DwarfIndex, VariableType};
 use crate::binary::pclntab::Pclntab;
 use crate::runtime::layout::{ContainerLayouts, MapLayout};
@@ -76,7 +77,7 @@ fn map_kv(name: &str) -> Option<&str> {
     name.strip_prefix("map").filter(|r| r.starts_with('['))
 }
 
-impl Typer<'_> {
+impl Registry<'_> {
     /// Add a pseudo-type with its edges.
     fn pseudo(
         &mut self,
@@ -85,8 +86,8 @@ impl Typer<'_> {
         kind: Pseudo,
         edges: Vec<(u64, Resolved)>,
     ) -> u32 {
-        let ti = self.out.types.len() as u32;
-        self.out.types.push(TypeInfo {
+        let ti = self.types.len() as u32;
+        self.types.push(TypeInfo {
             addr: 0,
             name,
             size: size.max(1),
@@ -214,7 +215,7 @@ impl Typer<'_> {
             let elem = self.mem.read_ptr(ct + l.chantype_elem.offset).ok()?;
             let ename = self.tr.read(elem).ok()?.name?;
             let edges = match self.type_index(elem) {
-                Some(e) if self.out.types[e as usize].ptr_bytes > 0 => {
+                Some(e) if self.types[e as usize].ptr_bytes > 0 => {
                     vec![(l.buf.offset, Resolved::To(Some(e), TypeSource::Chan))]
                 }
                 _ => Vec::new(),
@@ -230,36 +231,14 @@ impl Typer<'_> {
         t
     }
 
-    /// A func value `v`: when it points at a reachable untyped heap object, that object is a
-    /// closure (or method value) of the function its first word points into.
-    pub(super) fn func_value(&mut self, v: u64, how: TypeSource) {
-        if self.untyped_slot(v).is_none() {
-            return;
+    /// The closure pseudo-type of the function at `entry` (link-time), named `name()`.
+    pub(super) fn closure(&mut self, entry: u64, name: impl FnOnce() -> String) -> Option<u32> {
+        if let Some(&t) = self.follow.closures.get(&entry) {
+            return t;
         }
-        let Some(tab) = self.follow.f.pclntab else {
-            self.out.skipped += 1;
-            return;
-        };
-        let Ok(pc) = self.mem.read_ptr(v) else { return };
-        let Some(f) = pc
-            .checked_sub(self.follow.f.bias)
-            .and_then(|pc| tab.find_func(pc))
-            .filter(|f| f.entry == pc - self.follow.f.bias)
-        else {
-            return;
-        };
-        let t = match self.follow.closures.get(&f.entry) {
-            Some(&t) => t,
-            None => {
-                let name = format!("func {}", tab.func_name(&f));
-                let t = self.closure_type(f.entry, name);
-                self.follow.closures.insert(f.entry, t);
-                t
-            }
-        };
-        if let Some(t) = t {
-            self.assign(v, t, how, true);
-        }
+        let t = self.closure_type(entry, name());
+        self.follow.closures.insert(entry, t);
+        t
     }
 
     /// The pseudo-type of closures of the function at `entry` (link-time).
@@ -300,6 +279,36 @@ impl Typer<'_> {
         }
         let edges = self.resolve_edges(raw);
         Some(self.pseudo(name, size, Pseudo::One, edges))
+    }
+}
+
+impl Worker<'_, '_> {
+    /// A func value `v`: when it points at a reachable untyped heap object, that object is a
+    /// closure (or method value) of the function its first word enters.
+    pub(super) fn func_value(&mut self, v: u64, how: TypeSource) {
+        if self.untyped_slot(v).is_none() {
+            return;
+        }
+        let f = self.sh.followers;
+        let Some(tab) = f.pclntab else {
+            self.skipped += 1;
+            return;
+        };
+        let Ok(pc) = self.sh.mem.read_ptr(v) else {
+            return;
+        };
+        let Some(func) = pc
+            .checked_sub(f.bias)
+            .and_then(|pc| tab.find_func(pc).filter(|func| func.entry == pc))
+        else {
+            return;
+        };
+        let t = self
+            .reg()
+            .closure(func.entry, || format!("func {}", tab.func_name(&func)));
+        if let Some(t) = t {
+            self.assign(v, t, how, true);
+        }
     }
 }
 
