@@ -668,6 +668,11 @@ impl<'s, 'a> Worker<'s, 'a> {
                     Resolved::SwissDir { len_at, group, dir } => {
                         let len = word(e * tsize + len_at).unwrap_or(0);
                         match if len == 0 { group } else { dir } {
+                            // A directory above 512 B carries its own (header) type: its
+                            // tables are still followed as this map's.
+                            Some(t) if len > 0 && self.stored_slot(v) => {
+                                self.scan(v, len.saturating_mul(8), t, Some(TypeSource::Map))
+                            }
                             Some(t) => self.assign(v, t, via.unwrap_or(TypeSource::Map), true),
                             None => self.skipped += 1,
                         }
@@ -723,6 +728,14 @@ impl<'s, 'a> Worker<'s, 'a> {
         if let Some((t, how)) = target {
             self.assign(data, t, how, true);
         }
+    }
+
+    /// Whether `v` points into a slot whose type the runtime stores.
+    fn stored_slot(&self, v: u64) -> bool {
+        let sh = self.sh;
+        sh.lookup
+            .span(v)
+            .is_some_and(|i| self.has_stored_type(&sh.spans[i]))
     }
 
     /// The span index and slot bit of the reachable, not yet typed object `v` points into.

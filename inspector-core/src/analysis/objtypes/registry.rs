@@ -12,6 +12,14 @@ use super::{
 use crate::runtime::types::{GoType, TypeReader};
 use crate::target::Memory;
 
+/// Runtime map structures a typed pointer may lead to (a directory's `[]*maps.table` array
+/// above 512 B carries its type in a malloc header; `*bmap` slices of overflow buckets).
+const MAP_INTERNALS: [&str; 3] = [
+    "internal/runtime/maps.table",
+    "runtime.bmap",
+    "runtime.hmap",
+];
+
 pub(super) struct Registry<'a> {
     pub(super) mem: &'a dyn Memory,
     pub(super) tr: &'a TypeReader<'a>,
@@ -82,7 +90,11 @@ impl<'a> Registry<'a> {
         raw.into_iter()
             .map(|(off, e)| {
                 let r = match e {
-                    Edge::Ptr(t) => Resolved::Ptr(self.type_index(t)),
+                    // Pointers to a map's runtime internals: typed through the map's header,
+                    // which knows `K` and `V`.
+                    Edge::Ptr(t) => Resolved::Ptr(self.type_index(t).filter(|&i| {
+                        !MAP_INTERNALS.contains(&self.types[i as usize].name.as_str())
+                    })),
                     Edge::Slice(t) => Resolved::Slice(self.type_index(t)),
                     Edge::Str => Resolved::Str,
                     Edge::Iface(e) => Resolved::Iface(e),
