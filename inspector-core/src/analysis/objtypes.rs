@@ -747,9 +747,10 @@ impl<'s, 'a> Worker<'s, 'a> {
         if slot >= u64::from(s.nelems) {
             return None;
         }
-        // Marked slots are allocated ones.
+        // Most pointers lead to objects typed already: that is checked first. Marked slots are
+        // allocated ones.
         let b = s.bit + slot;
-        (bit(sh.marks, b) && sh.slot_type[b as usize].load(Ordering::Relaxed) == 0)
+        (sh.slot_type[b as usize].load(Ordering::Relaxed) == 0 && bit(sh.marks, b))
             .then_some((i, b))
     }
 
