@@ -24,6 +24,7 @@
 //! not followed here (typed roots come in through [`TypedRoot`]).
 //! Objects holding several elements of a real type are named `[]T`.
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -299,6 +300,9 @@ struct Worker<'s, 'a> {
     skipped: u64,
     /// Typed objects still to scan: (data start, data bytes, type index).
     work: Vec<(u64, u64, u32)>,
+    /// The slots of the span last scanned: (start, end, bytes), saving a search of the core's
+    /// regions per object.
+    span_bytes: (u64, u64, &'a [u8]),
 }
 
 /// Type every reachable object that can be typed. `globals`: (address, size, DWARF type) of
@@ -426,7 +430,32 @@ impl<'s, 'a> Worker<'s, 'a> {
             by_source: [0; 12],
             skipped: 0,
             work: Vec::new(),
+            span_bytes: (0, 0, &[]),
         }
+    }
+
+    /// The `size` bytes at `data`: from the cached span's, else read (heap objects: their
+    /// whole span's slots are read and cached).
+    fn object_bytes(&mut self, data: u64, size: u64) -> Option<Cow<'a, [u8]>> {
+        let end = data.checked_add(size)?;
+        let (lo, hi, b) = self.span_bytes;
+        if lo <= data && end <= hi {
+            let o = (data - lo) as usize;
+            return b.get(o..o + size as usize).map(Cow::Borrowed);
+        }
+        let mem = self.sh.mem;
+        if let Some(i) = self.sh.lookup.span(data) {
+            let s = &self.sh.spans[i];
+            let span_end = s.base + s.elemsize * u64::from(s.nelems);
+            if end <= span_end {
+                if let Ok(Cow::Borrowed(all)) = mem.bytes(s.base, (span_end - s.base) as usize) {
+                    self.span_bytes = (s.base, span_end, all);
+                    let o = (data - s.base) as usize;
+                    return all.get(o..o + size as usize).map(Cow::Borrowed);
+                }
+            }
+        }
+        mem.bytes(data, size as usize).ok()
     }
 
     /// The registry (a worker that panicked while holding it left it usable).
@@ -617,8 +646,7 @@ impl<'s, 'a> Worker<'s, 'a> {
         if edges.is_empty() {
             return;
         }
-        let mem = self.sh.mem;
-        let Ok(obj) = mem.bytes(data, size as usize) else {
+        let Some(obj) = self.object_bytes(data, size) else {
             return;
         };
         let word = |o: u64| -> Option<u64> {
