@@ -698,8 +698,11 @@ impl<'s, 'a> Worker<'s, 'a> {
                         match if len == 0 { group } else { dir } {
                             // A directory above 512 B carries its own (header) type: its
                             // tables are still followed as this map's.
-                            Some(t) if len > 0 && self.stored_slot(v) => {
-                                self.scan(v, len.saturating_mul(8), t, Some(TypeSource::Map))
+                            Some(t) if len > 0 && self.stored_slot(v).is_some() => {
+                                // At most the rest of the slot (`dirLen` is read from the core).
+                                let room = self.stored_slot(v).unwrap_or(0);
+                                let n = len.saturating_mul(8).min(room);
+                                self.scan(v, n, t, Some(TypeSource::Map))
                             }
                             Some(t) => self.assign(v, t, via.unwrap_or(TypeSource::Map), true),
                             None => self.skipped += 1,
@@ -758,12 +761,16 @@ impl<'s, 'a> Worker<'s, 'a> {
         }
     }
 
-    /// Whether `v` points into a slot whose type the runtime stores.
-    fn stored_slot(&self, v: u64) -> bool {
+    /// When `v` points into a slot whose type the runtime stores: the bytes from `v` to the
+    /// slot's end.
+    fn stored_slot(&self, v: u64) -> Option<u64> {
         let sh = self.sh;
-        sh.lookup
-            .span(v)
-            .is_some_and(|i| self.has_stored_type(&sh.spans[i]))
+        let s = &sh.spans[sh.lookup.span(v)?];
+        if !self.has_stored_type(s) {
+            return None;
+        }
+        let slot = v.checked_sub(s.base)? / s.elemsize;
+        (slot < u64::from(s.nelems)).then(|| s.base + (slot + 1) * s.elemsize - v)
     }
 
     /// The span index and slot bit of the reachable, not yet typed object `v` points into.
@@ -771,7 +778,7 @@ impl<'s, 'a> Worker<'s, 'a> {
         let sh = self.sh;
         let i = sh.lookup.span(v)?;
         let s = &sh.spans[i];
-        let slot = (v - s.base) / s.elemsize;
+        let slot = v.checked_sub(s.base)? / s.elemsize;
         if slot >= u64::from(s.nelems) {
             return None;
         }

@@ -313,21 +313,13 @@ impl Worker<'_, '_> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::{compute_with, ObjectTypes};
-    use super::*;
-    use crate::analysis::mark::{Reach, SpanMeta};
-    use crate::runtime::layout::{ChanLayout, Consts, Field};
-    use crate::runtime::objects::test_layouts;
-    use crate::runtime::types::TypeReader;
-    use crate::target::VecMemory;
-
-    fn words(w: &[u64]) -> Vec<u8> {
+mod tests_support {
+    pub(super) fn words(w: &[u64]) -> Vec<u8> {
         w.iter().flat_map(|w| w.to_le_bytes()).collect()
     }
 
     /// An `abi.Type` (48 bytes, as in `types.rs`' tests) plus kind-specific words.
-    fn ty(size: u64, ptr: u64, kind: u8, name_off: u32, extra: &[u64]) -> Vec<u8> {
+    pub(super) fn ty(size: u64, ptr: u64, kind: u8, name_off: u32, extra: &[u64]) -> Vec<u8> {
         let mut v = words(&[size, ptr]);
         v.extend([0, 0, 0, 0, 0, 8, 8, kind]);
         v.extend(words(&[0, 0]));
@@ -337,13 +329,42 @@ mod tests {
         v
     }
 
-    fn name(s: &str) -> Vec<u8> {
+    pub(super) fn name(s: &str) -> Vec<u8> {
         let mut v = vec![0, s.len() as u8];
         v.extend(s.as_bytes());
         v
     }
 
-    const A0: u64 = 0xc0_0000_0000;
+    pub(super) const A0: u64 = 0xc0_0000_0000;
+
+    pub(super) fn consts() -> crate::runtime::layout::Consts {
+        crate::runtime::layout::Consts {
+            page_shift: 13,
+            page_size: 8192,
+            heap_arena_bytes: 1 << 26,
+            arena_base_offset: 0xffff_8000_0000_0000,
+            arena_l2_bits: 22,
+            pages_per_arena: 8192,
+            num_size_classes: 68,
+            palloc_chunk_pages: 512,
+            palloc_chunks_l2_bits: 13,
+            span_dead: 0,
+            span_in_use: 1,
+            span_manual: 2,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{compute_with, ObjectTypes};
+    use super::tests_support::*;
+    use super::*;
+    use crate::analysis::mark::{Reach, SpanMeta};
+    use crate::runtime::layout::{ChanLayout, Consts, Field};
+    use crate::runtime::objects::test_layouts;
+    use crate::runtime::types::TypeReader;
+    use crate::target::VecMemory;
 
     /// Types at 0x10000 (names at 0x10000 + offset); a Swiss small map, a Swiss map with a
     /// one-table directory and a channel, held by three globals at 0x40000; heap at `A0`.
@@ -496,5 +517,125 @@ mod tests {
             assert_eq!(t.type_of(&reach, a), None, "{a:#x}");
         }
         assert_eq!(t.skipped, 3, "two maps and a channel skipped");
+    }
+}
+
+#[cfg(test)]
+mod bucket_tests {
+    use super::super::compute_with;
+    use super::tests_support::*;
+    use super::*;
+    use crate::analysis::mark::{Reach, SpanMeta};
+    use crate::runtime::layout::Field;
+    use crate::runtime::objects::test_layouts;
+    use crate::runtime::types::TypeReader;
+    use crate::target::VecMemory;
+
+    /// A bucket map: header → an array of two buckets, the first chained to an overflow
+    /// bucket; `extra.overflow` → slice header → array → another bucket.
+    #[test]
+    fn bucket_maps_type_buckets_overflow_and_extra() {
+        let mut m = VecMemory::new();
+        let (int, k, pk, b, mt, up) = (0x11000, 0x11100, 0x11200, 0x11300, 0x11400, 0x11600);
+        for (at, n) in [
+            (0x100, "int"),
+            (0x200, "main.K"),
+            (0x300, "*main.K"),
+            (0x400, "map.bucket[*main.K]*main.K"),
+            (0x500, "map[*main.K]*main.K"),
+            (0x600, "unsafe.Pointer"),
+            (0x700, "topbits"),
+            (0x800, "keys"),
+            (0x900, "elems"),
+            (0xa00, "overflow"),
+        ] {
+            m.add(0x10000 + at, name(n));
+        }
+        m.add(int, ty(8, 0, 2, 0x100, &[]));
+        m.add(k, ty(16, 0, 25, 0x200, &[0, 0, 0, 0]));
+        m.add(pk, ty(8, 8, 22, 0x300, &[k]));
+        m.add(up, ty(8, 8, 26, 0x600, &[]));
+        // bucket { topbits int; keys *K; elems *K; overflow unsafe.Pointer }.
+        m.add(b, ty(32, 32, 25, 0x400, &[0, 0x12000, 4, 4]));
+        m.add(
+            0x12000,
+            words(&[
+                0x10700, int, 0, 0x10800, pk, 8, 0x10900, pk, 16, 0x10a00, up, 24,
+            ]),
+        );
+        // MapType { Type; Key; Elem; Bucket }.
+        m.add(mt, ty(8, 8, 21, 0x500, &[pk, pk, b]));
+        let (s0, s1, s2, s3, s4) = (A0, A0 + 0x2000, A0 + 0x4000, A0 + 0x6000, A0 + 0x8000);
+        m.add(0x40000, words(&[s0]));
+        // s0 (48 B): hmap {count, flags.., hash0, buckets, oldbuckets, nevacuate, extra};
+        // mapextra {overflow, oldoverflow, nextOverflow}; the *[]*bmap slice header.
+        let mut s0b = words(&[1, 0, s1, 0, 0, s0 + 48]);
+        s0b.extend(words(&[s0 + 96, 0, 0, 0, 0, 0]));
+        s0b.extend(words(&[s3, 1, 1, 0, 0, 0]));
+        m.add(s0, s0b);
+        // s1 (64 B): two buckets, the first → K0, K1, overflow → s4.
+        m.add(s1, words(&[0, s2 + 0x100, s2 + 0x110, s4, 0, 0, 0, 0]));
+        // s2 (16 B): keys at s2 + 0x100...; s4 (32 B): buckets.
+        m.add(s2, vec![0; 0x1000]);
+        m.add(s4, vec![0; 0x100]);
+        // s3 (16 B): the overflow slice's array → the second bucket of s4.
+        m.add(s3, words(&[s4 + 0x20, 0]));
+        let span = |base, elemsize, nelems, class: u8, bit| SpanMeta {
+            base,
+            elemsize,
+            nelems,
+            npages: 1,
+            spanclass: class,
+            bit,
+            large_type: 0,
+        };
+        let spans = vec![
+            span(s0, 48, 8, 10, 0),
+            span(s1, 64, 8, 12, 8),
+            span(s2, 16, 256, 5, 16),
+            span(s3, 16, 8, 4, 272),
+            span(s4, 32, 8, 8, 280),
+        ];
+        let mut alloc = vec![0u64; 5];
+        for b in [0, 1, 2, 8, 16 + 16, 16 + 17, 272, 280, 281] {
+            alloc[b / 64] |= 1 << (b % 64);
+        }
+        let reach = Reach::synthetic(spans, vec![A0], &consts(), alloc);
+        let mut l = test_layouts();
+        l.consts.kinds.extend([(21, "map"), (26, "unsafe.Pointer")]);
+        let tr = TypeReader::new(&m, &l, 0x10000, 0x20000, 0);
+        let f = |offset| Field { offset, size: 8 };
+        let cl = ContainerLayouts {
+            map: Some(MapLayout::Buckets {
+                maptype_bucket: f(64),
+                hmap_size: 48,
+                buckets: f(16),
+                oldbuckets: f(24),
+                extra: f(40),
+                mapextra_size: 24,
+                overflow: f(0),
+                oldoverflow: f(8),
+            }),
+            chan: None,
+            iface_methods: None,
+        };
+        let fl = Followers {
+            containers: Some(&cl),
+            ..Followers::default()
+        };
+        let globals = [(0x40000, 8, VariableType::Type(0x1400))];
+        let t = compute_with(&m, &tr, &l.consts, &reach, &globals, &[], &fl);
+        let name = |a: u64| t.type_of(&reach, a).map(|(n, h)| (n, h.name()));
+        let n = |s: &str, h: &'static str| Some((s.to_string(), h));
+        let kv = "[*main.K]*main.K";
+        assert_eq!(name(s0), n(&format!("map.hdr{kv}"), "global"));
+        assert_eq!(name(s1), n(&format!("[]map.bucket{kv}"), "map"));
+        assert_eq!(name(s4), n(&format!("map.bucket{kv}"), "field"));
+        assert_eq!(name(s0 + 48), n(&format!("map.extra{kv}"), "map"));
+        assert_eq!(name(s0 + 96), n(&format!("map.overflow{kv}"), "map"));
+        assert_eq!(name(s3), n(&format!("[]*map.bucket{kv}"), "map"));
+        assert_eq!(name(s4 + 0x20), n(&format!("map.bucket{kv}"), "map"));
+        assert_eq!(name(s2 + 0x100), n("main.K", "field"));
+        assert_eq!(name(s2 + 0x110), n("main.K", "field"));
     }
 }
