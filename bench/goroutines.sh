@@ -9,13 +9,11 @@
 # peak anonymous memory.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# shellcheck source=../scripts/lib.sh
-source "$root/scripts/lib.sh"
+# shellcheck source=lib.sh
+source "$root/bench/lib.sh"
 runs=${1:-10}
-core_dir=$GOHEAP_CACHE/bench/bigheap
-[[ -f $core_dir/core ]] || goheap_die "no bench core at $core_dir (run bench/make-core.sh)"
-(cd "$root" && cargo build --release -q -p inspector-repl)
-goheap=$root/target/release/goheap
+bench_big_core
+bench_goheap
 target=(core "$core_dir/exe" "$core_dir/core")
 
 cat "$core_dir/core" >/dev/null # warm the page cache
@@ -29,16 +27,8 @@ if command -v hyperfine >/dev/null; then
 		"$goheap --batch -ex 'goroutines -t' ${target[*]}" \
 		"$goheap --batch -ex 'goroutines -group' ${target[*]}"
 else
-	best() {
-		local best=999 t
-		for _ in $(seq "$runs"); do
-			t=$( { /usr/bin/env time -f %e "$@" >/dev/null; } 2>&1 | tail -n1)
-			best=$(echo "$t $best" | awk '{print ($1 < $2) ? $1 : $2}')
-		done
-		echo "$best"
-	}
-	echo "goroutines -t:      $(best "$goheap" --batch -ex 'goroutines -t' "${target[@]}") s (best of $runs)"
-	echo "goroutines -group:  $(best "$goheap" --batch -ex 'goroutines -group' "${target[@]}") s (best of $runs)"
+	echo "goroutines -t:      $(bench_best "$goheap" --batch -ex 'goroutines -t' "${target[@]}") s (best of $runs)"
+	echo "goroutines -group:  $(bench_best "$goheap" --batch -ex 'goroutines -group' "${target[@]}") s (best of $runs)"
 fi
 for cmd in 'goroutines -t' 'goroutines -group'; do
 	echo "$cmd peak memory: $("$root/bench/peak_anon.py" "$goheap" --batch -ex "$cmd" "${target[@]}")"

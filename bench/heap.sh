@@ -7,27 +7,16 @@
 # and reports goheap's peak anonymous memory (beyond the mapped files).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# shellcheck source=../scripts/lib.sh
-source "$root/scripts/lib.sh"
+# shellcheck source=lib.sh
+source "$root/bench/lib.sh"
 runs=${1:-5}
-core_dir=$GOHEAP_CACHE/bench/bigheap
-[[ -f $core_dir/core ]] || goheap_die "no bench core at $core_dir (run bench/make-core.sh)"
-(cd "$root" && cargo build --release -q -p inspector-repl)
-goheap=$root/target/release/goheap
-
-best() { # best wall time in seconds of "$@", over $runs runs
-	local best=999 t
-	for _ in $(seq "$runs"); do
-		t=$( { /usr/bin/env time -f %e "$@" >/dev/null; } 2>&1 | tail -n1)
-		best=$(echo "$t $best" | awk '{print ($1 < $2) ? $1 : $2}')
-	done
-	echo "$best"
-}
+bench_big_core
+bench_goheap
 
 cat "$core_dir/core" >/dev/null # warm the page cache
 size=$(du -h --apparent-size "$core_dir/core" | cut -f1)
-read_s=$(best cat "$core_dir/core")
-heap_s=$(best "$goheap" --batch -ex overview -ex 'spans -summary' core "$core_dir/exe" "$core_dir/core")
+read_s=$(bench_best cat "$core_dir/core")
+heap_s=$(bench_best "$goheap" --batch -ex overview -ex 'spans -summary' core "$core_dir/exe" "$core_dir/core")
 mem=$("$root/bench/peak_anon.py" "$goheap" --batch -ex overview -ex 'spans -summary' core "$core_dir/exe" "$core_dir/core")
 objects=$("$goheap" --batch --json -ex overview core "$core_dir/exe" "$core_dir/core" |
 	python3 -c 'import json,sys; d=json.loads(sys.stdin.readline())["data"]; print([r["walk"] for r in d["counters"] if r["name"]=="HeapObjects"][0])')

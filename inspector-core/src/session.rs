@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use crate::analysis::heapgraph::HeapGraph;
+use crate::analysis::paths::ParentTree;
+use crate::analysis::referrers::ReverseIndex;
 use crate::binary::{BinaryError, Executable};
 use crate::runtime::goroutine_read::ReadInput;
 use crate::runtime::goroutines::Goroutines;
@@ -47,6 +49,8 @@ pub struct Session {
     goroutines: Mutex<Option<Arc<Goroutines>>>,
     objects: Mutex<Option<Arc<ObjectRuntime>>>,
     heap_graph: Mutex<Option<Arc<HeapGraph>>>,
+    parent_tree: Mutex<Option<Arc<ParentTree>>>,
+    reverse_index: Mutex<Option<Arc<ReverseIndex>>>,
 }
 
 impl Session {
@@ -80,6 +84,8 @@ impl Session {
             goroutines: Mutex::new(None),
             objects: Mutex::new(None),
             heap_graph: Mutex::new(None),
+            parent_tree: Mutex::new(None),
+            reverse_index: Mutex::new(None),
         })
     }
 
@@ -140,13 +146,47 @@ impl Session {
     /// Roots and reachability of every heap object (computed on first use; see
     /// [`crate::analysis::heapgraph`]).
     pub fn heap_graph(&self) -> Result<Arc<HeapGraph>, SessionError> {
+        self.heap_graph_with(&crate::analysis::progress::quiet)
+    }
+
+    /// [`Session::heap_graph`], telling `progress` each phase when it is computed.
+    pub fn heap_graph_with(
+        &self,
+        progress: crate::analysis::progress::Progress<'_>,
+    ) -> Result<Arc<HeapGraph>, SessionError> {
         let mut slot = self.heap_graph.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(g) = slot.as_ref() {
             return Ok(g.clone());
         }
-        let g = Arc::new(HeapGraph::compute(self)?);
+        let g = Arc::new(HeapGraph::compute(self, progress)?);
         *slot = Some(g.clone());
         Ok(g)
+    }
+
+    /// Shortest-path parents of every reachable object (built on first use, after the heap
+    /// graph; see [`crate::analysis::paths`]).
+    pub fn parent_tree(&self) -> Result<Arc<ParentTree>, SessionError> {
+        let g = self.heap_graph()?;
+        let mut slot = self.parent_tree.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(t) = slot.as_ref() {
+            return Ok(t.clone());
+        }
+        let t = Arc::new(ParentTree::build(&g, self.memory()));
+        *slot = Some(t.clone());
+        Ok(t)
+    }
+
+    /// Who points at every reachable object (built on first use, after the heap graph; see
+    /// [`crate::analysis::referrers`]).
+    pub fn reverse_index(&self) -> Result<Arc<ReverseIndex>, SessionError> {
+        let g = self.heap_graph()?;
+        let mut slot = self.reverse_index.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(r) = slot.as_ref() {
+            return Ok(r.clone());
+        }
+        let r = Arc::new(ReverseIndex::build(&g, self.memory()));
+        *slot = Some(r.clone());
+        Ok(r)
     }
 
     /// The runtime's own counters, as ReadMemStats would report them now.

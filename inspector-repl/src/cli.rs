@@ -102,7 +102,13 @@ fn run(inv: Invocation) -> io::Result<u8> {
             return Ok(EXIT_FAILURE);
         }
     };
-    let mut driver = Driver::new(Context::new(session, &exe, &core, inv.json), printer);
+    let mut ctx = Context::new(session, &exe, &core, inv.json);
+    ctx.set_progress(crate::progress::show_progress(
+        inv.batch,
+        inv.json,
+        io::stderr().is_terminal(),
+    ));
+    let mut driver = Driver::new(ctx, printer);
 
     let end = driver.run_script(lines.into_iter().map(Ok))?;
     if let Some(code) = then.exit_after_script(end) {

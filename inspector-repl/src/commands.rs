@@ -7,7 +7,7 @@
 use crate::args::{split_command_word, tokenize, Args, FlagSpec};
 use crate::context::Context;
 use crate::output::{CmdError, Output};
-use crate::{builtin_cmds, examine_cmds, goroutine_cmds, heap_cmds, object_cmds};
+use crate::{builtin_cmds, examine_cmds, goroutine_cmds, graph_cmds, heap_cmds, object_cmds};
 
 /// The signature of every command implementation.
 pub type RunFn = fn(&mut Context, &Args) -> Result<Output, CmdError>;
@@ -115,7 +115,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         name: "histogram",
         aliases: &["histo"],
         group: Group::Heap,
-        usage: "histogram [-top N] [-sort bytes|count] [-type TEXT]",
+        usage: "histogram [-top N] [-sort bytes|count] [-type REGEX] [-pprof FILE]",
         summary: "Every allocated object grouped by type: count, bytes, average, % of live.",
         help: "Marks the heap (as `heapgraph` does), types the reachable objects and groups \
                them by type: count, bytes, average size and share of the live heap, largest \
@@ -124,21 +124,67 @@ pub static COMMANDS: &[CommandSpec] = &[
                pointers, slices, strings and interfaces; objects still of unknown type are \
                grouped by size class and scan/noscan, and garbage (allocated but unreachable) \
                is one row, so that the rows add up to the heap. Go 1.21 stores no types: only \
-               what typed globals reach is typed there. Bytes are slot bytes (the size class). -type keeps the rows whose name \
-               contains TEXT (a plain substring, not a regular expression).",
+               what typed globals reach is typed there. Bytes are slot bytes (the size class). \
+               -type keeps the rows whose name a regular expression matches anywhere (Rust \
+               regex syntax: `main\\.`, `^\\[\\]`, `unknown \\(class 5,`); an invalid one fails \
+               the command.\n\n\
+               -pprof FILE writes the complete live heap (every reachable object, unsampled; \
+               garbage left out) as a gzipped profile.proto with sample types inuse_objects \
+               and inuse_space for `go tool pprof`. Each object's stack is its type, then its \
+               allocation stack where the runtime's memory profile recorded one (label \
+               stack=allocation), else its ancestors' types up to the root that reaches it \
+               (label stack=path; repeats of one type folded into one frame, at most 16 \
+               frames, the middle of longer paths shown as `…`). -type, -top and -sort do \
+               not combine with -pprof.",
         flags: &[
             FlagSpec::value("top", "N", "Only the first N rows."),
             FlagSpec::value("sort", "KEY", "Order rows by bytes (default) or count.")
                 .choices(&["bytes", "count"]),
             FlagSpec::value(
                 "type",
-                "TEXT",
-                "Only rows whose type name contains TEXT (substring match).",
+                "REGEX",
+                "Only rows whose type name matches REGEX (a regular expression, unanchored).",
+            ),
+            FlagSpec::value(
+                "pprof",
+                "FILE",
+                "Write every reachable object as a heap profile (gzipped profile.proto) to FILE.",
             ),
         ],
         max_positional: Some(0),
         format_suffix: false,
         run: heap_cmds::histogram,
+    },
+    CommandSpec {
+        name: "objects",
+        aliases: &[],
+        group: Group::Heap,
+        usage: "objects [-type REGEX] [-top N] [-garbage]",
+        summary: "The objects of the types a regular expression selects, largest first.",
+        help: "Lists the reachable objects whose type, named as `histogram` names it, matches \
+               -type REGEX (a regular expression, unanchored; all reachable objects without \
+               it): address, slot bytes, how the type was learned (header, large, global, \
+               field, slice, string, iface, stack, finalizer; `-` for unknown) and type, \
+               largest first, then by address, followed by how many objects and bytes match. \
+               Objects of unknown type are selected by their histogram row name \
+               (`objects -type 'unknown \\(class 5,'`). The address is where Go pointers to \
+               the object point (past the 8-byte malloc header of Go 1.22+ scan objects over \
+               512 B). -garbage lists the garbage objects (allocated, unreachable) instead.",
+        flags: &[
+            FlagSpec::value(
+                "type",
+                "REGEX",
+                "Only objects whose type name matches REGEX (a regular expression, unanchored).",
+            ),
+            FlagSpec::value("top", "N", "Show N objects (default 20; 0: only the totals)."),
+            FlagSpec::switch(
+                "garbage",
+                "List garbage objects (allocated but unreachable) instead of reachable ones.",
+            ),
+        ],
+        max_positional: Some(0),
+        format_suffix: false,
+        run: heap_cmds::objects,
     },
     CommandSpec {
         name: "spans",
@@ -299,7 +345,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         name: "whoalloc",
         aliases: &[],
         group: Group::Objects,
-        usage: "whoalloc ADDR",
+        usage: "whoalloc [-nograph] ADDR",
         summary: "What is at an address: the object, its type, and the stack that allocated it.",
         help: "For an address in the Go heap: the object holding it (span, slot, base and size, \
                size class, offset, allocated or free, scan or noscan, tiny block), its type \
@@ -313,11 +359,73 @@ pub static COMMANDS: &[CommandSpec] = &[
                global variable (symbol and offset), runtime metadata, code (function and \
                file:line), or memory the core does not hold. ADDR is hex (0x...), decimal, or \
                a symbol with an optional offset (main.table+8). Looks the address up through \
-               the arena map: no heap walk.",
-        flags: &[],
+               the arena map: no heap walk.\n\n\
+               For an allocated heap object it also says what the heap graph knows: reachable \
+               or garbage, the type the graph learned (also for objects whose type the \
+               runtime does not store: from typed globals, pointers, slices, interfaces) and \
+               how, and its first referrers (as `referrers` lists them). The graph and the \
+               reverse index are built on the first such `whoalloc` of the session (about a \
+               second each on a 2 GB core) and reused after; -nograph skips them.",
+        flags: &[FlagSpec::switch(
+            "nograph",
+            "Skip the heap graph (reachability, graph type, referrers): no marking.",
+        )],
         max_positional: Some(1),
         format_suffix: false,
         run: object_cmds::whoalloc,
+    },
+    CommandSpec {
+        name: "paths",
+        aliases: &["reachable"],
+        group: Group::Objects,
+        usage: "paths [-all N] ADDR",
+        summary: "Why an object is alive: the shortest path from a root to it, each step named.",
+        help: "Marks the heap (as `heapgraph` does) and searches breadth-first from every root \
+               at once, so the path shown has the fewest hops: the root (kind and name: a \
+               global with its symbol, a goroutine's frame, a finalizer, ...), then each heap \
+               object from the first one the root points at down to the object holding ADDR, \
+               with its address, its type (as `histogram` names it; `unknown (class N, S B)` \
+               when not known) and the field of the word pointing at the next step (`.next`, \
+               `[500]`, `[3].p`, or `+0x18` when the type is not known). Among equally short \
+               paths the one through the lowest root, then the lowest addresses, is shown.\n\n\
+               -all N shows up to N shortest paths, each through a different referrer of the \
+               object (a referrer's own shortest path plus one hop), shortest first. For a \
+               garbage object (allocated but unreachable) it says so and shows no path; an \
+               address outside every allocated heap object is an error. The parent tree \
+               (and, for -all, the reverse index of `referrers`) is built on first use and \
+               kept for the session.",
+        flags: &[FlagSpec::value(
+            "all",
+            "N",
+            "Up to N shortest paths through distinct referrers.",
+        )],
+        max_positional: Some(1),
+        format_suffix: false,
+        run: graph_cmds::paths,
+    },
+    CommandSpec {
+        name: "referrers",
+        aliases: &[],
+        group: Group::Objects,
+        usage: "referrers [-top N] ADDR",
+        summary: "Who points at an object: heap objects (with field), globals, goroutine frames.",
+        help: "Every pointer word that marking follows into the object holding ADDR (a \
+               pointer into its middle counts too): heap objects with their address, type and \
+               the field holding the pointer (offset from the object's base), and roots: \
+               globals (symbol and offset), goroutine frames (goroutine, frame and function), \
+               finalizers and the other roots `heapgraph -roots` lists. Objects come first by \
+               address, then roots; the first 20 are shown (-top N for more), then how many \
+               more there are. The reverse index is built on first use (two parallel passes \
+               over every reachable object) and kept for the session. A garbage object has no \
+               reachable referrer; an address outside every allocated heap object is an error.",
+        flags: &[FlagSpec::value(
+            "top",
+            "N",
+            "Show up to N referrer words (default 20).",
+        )],
+        max_positional: Some(1),
+        format_suffix: false,
+        run: graph_cmds::referrers,
     },
     CommandSpec {
         name: "x",

@@ -15,6 +15,7 @@ pub struct Context {
     core: PathBuf,
     json: bool,
     quit: bool,
+    progress: bool,
 }
 
 impl Context {
@@ -26,6 +27,7 @@ impl Context {
             core: core.to_path_buf(),
             json,
             quit: false,
+            progress: false,
         }
     }
 
@@ -37,6 +39,7 @@ impl Context {
             core: PathBuf::new(),
             json,
             quit: false,
+            progress: false,
         }
     }
 
@@ -61,6 +64,17 @@ impl Context {
     /// commands that want to skip expensive text formatting).
     pub fn json(&self) -> bool {
         self.json
+    }
+
+    /// Show a progress indicator on stderr during long computations (interactive use only:
+    /// see [`crate::progress::show_progress`]).
+    pub fn set_progress(&mut self, on: bool) {
+        self.progress = on;
+    }
+
+    /// Whether to show a progress indicator.
+    pub fn progress(&self) -> bool {
+        self.progress
     }
 
     /// Ask the driver to stop after this command (the `quit` command).

@@ -1,18 +1,26 @@
-//! Heap commands: `overview` and `spans`. They ask inspector-core for the figures and only
-//! render them, as text tables or as the `--json` data.
+//! Heap commands: `overview`, `spans`, `heapgraph`, `histogram` (and `-pprof`) and `objects`.
+//! They ask inspector-core for the figures and only render them, as text tables or as the
+//! `--json` data; the heap graph is computed through [`heap_graph`], which shows progress in
+//! interactive use.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
+use anyhow::Context as _;
 use serde_json::{json, Value};
 
-use inspector_core::analysis::histogram::{HistoRow, SortBy};
+use inspector_core::analysis::heapgraph::HeapGraph;
+use inspector_core::analysis::histogram::{type_regex, HistoRow, SortBy};
+use inspector_core::analysis::objects_by_type::{self, HeaderRule, TypeKeys, Which};
 use inspector_core::analysis::overview::Overview;
+use inspector_core::analysis::progress::Phase;
 use inspector_core::analysis::spans::{self, SpanFilter};
 use inspector_core::runtime::heap::{Span, SpanState};
 
 use crate::args::Args;
 use crate::context::Context;
 use crate::output::{CmdError, Output};
+use crate::progress::Spinner;
 
 fn hex(v: u64) -> String {
     format!("{v:#x}")
@@ -306,7 +314,7 @@ pub fn heapgraph(ctx: &mut Context, args: &Args) -> Result<Output, CmdError> {
         .iter()
         .map(|a| crate::object_cmds::parse_address(s, a, "heapgraph"))
         .collect::<Result<Vec<u64>, _>>()?;
-    let g = s.heap_graph().map_err(CmdError::failed)?;
+    let g = heap_graph(ctx)?;
     let r = &g.reach;
     let mut t = String::new();
     let w = &mut t;
@@ -317,10 +325,16 @@ pub fn heapgraph(ctx: &mut Context, args: &Args) -> Result<Output, CmdError> {
     };
     let list_roots = args.flag_bool("roots");
     if list_roots {
-        for root in &g.roots.list {
+        for (i, root) in g.roots.list.iter().enumerate() {
+            let vars = g.root_variables(i);
+            let vars = if vars.is_empty() {
+                String::new()
+            } else {
+                format!(" (variables {})", vars.join(", "))
+            };
             let _ = writeln!(
                 w,
-                "{:<16} {:#x}-{:#x} {:>6} ptr words  {}",
+                "{:<16} {:#x}-{:#x} {:>6} ptr words  {}{vars}",
                 root.kind.name(),
                 root.addr,
                 root.addr + root.size,
@@ -429,9 +443,10 @@ pub fn heapgraph(ctx: &mut Context, args: &Args) -> Result<Output, CmdError> {
             })
         }).collect::<Vec<_>>(),
         "root_list": if list_roots {
-            Value::Array(g.roots.list.iter().map(|root| json!({
+            Value::Array(g.roots.list.iter().enumerate().map(|(i, root)| json!({
                 "kind": root.kind.name(),
                 "name": &*root.name,
+                "variables": g.root_variables(i).iter().map(|v| &**v).collect::<Vec<_>>(),
                 "address": root.addr,
                 "size": root.size,
                 "pointer_words": root_ptr_words(root),
@@ -443,6 +458,7 @@ pub fn heapgraph(ctx: &mut Context, args: &Args) -> Result<Output, CmdError> {
         "roots_ms": g.roots_time.as_secs_f64() * 1e3,
         "mark_ms": g.mark_time.as_secs_f64() * 1e3,
         "types_ms": g.types_time.as_secs_f64() * 1e3,
+        "typed_roots_ms": g.typed_roots_time.as_secs_f64() * 1e3,
     });
     Ok(Output::new(t, data))
 }
@@ -457,8 +473,29 @@ fn root_ptr_words(root: &inspector_core::runtime::roots::Root) -> u64 {
     }
 }
 
+/// The session's heap graph, computed on first use with a progress indicator in interactive
+/// use (see [`crate::progress`]).
+pub fn heap_graph(ctx: &mut Context) -> Result<Arc<HeapGraph>, CmdError> {
+    let spinner = Spinner::new(ctx.progress());
+    heap_graph_showing(ctx, &spinner)
+}
+
+/// [`heap_graph`], its phases shown on `spinner`.
+fn heap_graph_showing(ctx: &mut Context, spinner: &Spinner) -> Result<Arc<HeapGraph>, CmdError> {
+    let s = ctx.session()?;
+    s.heap_graph_with(&|p| spinner.phase(p))
+        .map_err(CmdError::failed)
+}
+
+/// The `-type` flag of `cmd` as a regular expression (an invalid one fails the command).
+fn type_flag(args: &Args, cmd: &str) -> Result<Option<regex::Regex>, CmdError> {
+    args.flag_str("type")
+        .map(|p| type_regex(p).map_err(|e| CmdError::failed(anyhow::anyhow!("{cmd}: {e}"))))
+        .transpose()
+}
+
 /// `histogram`: the reachable objects by type, unknown groups and garbage (rows add up to the
-/// heap walk's allocated objects and bytes).
+/// heap walk's allocated objects and bytes); `-pprof FILE` writes the live heap as a profile.
 pub fn histogram(ctx: &mut Context, args: &Args) -> Result<Output, CmdError> {
     let sort = match args.flag_str("sort") {
         None | Some("bytes") => SortBy::Bytes,
@@ -470,12 +507,20 @@ pub fn histogram(ctx: &mut Context, args: &Args) -> Result<Output, CmdError> {
         }
     };
     let top = args.flag_u64("top")?.map(|n| n as usize);
-    let filter = args.flag_str("type");
-    let s = ctx.session()?;
-    let g = s.heap_graph().map_err(CmdError::failed)?;
+    let filter = type_flag(args, "histogram")?;
+    if let Some(file) = args.flag_str("pprof") {
+        if filter.is_some() || top.is_some() || args.flag_str("sort").is_some() {
+            return Err(CmdError::usage(
+                "histogram: -pprof writes every reachable object: -type, -top and -sort do not \
+                 apply to it",
+            ));
+        }
+        return histogram_pprof(ctx, file);
+    }
+    let g = heap_graph(ctx)?;
     let mut h = g.histogram.clone();
     h.sort(sort);
-    let rows = h.select(filter, top);
+    let rows = h.select(filter.as_ref(), top);
     let mut t = String::new();
     let w = &mut t;
     let _ = writeln!(
@@ -531,6 +576,197 @@ pub fn histogram(ctx: &mut Context, args: &Args) -> Result<Output, CmdError> {
         "typed_objects": h.typed_objects,
         "typed_bytes": h.typed_bytes,
         "types_stored": g.reach.types_stored(),
+    });
+    Ok(Output::new(t, data))
+}
+
+/// `histogram -pprof FILE`.
+fn histogram_pprof(ctx: &mut Context, file: &str) -> Result<Output, CmdError> {
+    use inspector_core::export::heap_profile::ProfileSource;
+    use inspector_core::export::histogram_profile as hp;
+    use inspector_core::export::pprof::write_gzipped;
+
+    let spinner = Spinner::new(ctx.progress());
+    let g = heap_graph_showing(ctx, &spinner)?;
+    let core_path = ctx.core().display().to_string();
+    let s = ctx.session()?;
+    spinner.phase(Phase::Paths);
+    let t0 = std::time::Instant::now();
+    let tree = s.parent_tree().map_err(CmdError::failed)?;
+    let paths_time = t0.elapsed();
+    spinner.phase(Phase::Profile);
+    let t1 = std::time::Instant::now();
+    let heap = s.heap().map_err(CmdError::failed)?;
+    let o = s.objects().map_err(CmdError::failed)?;
+    let keys = TypeKeys::new(&g.reach, &g.types);
+    let profiled = hp::profiled_slots(s.memory(), &heap, &o.layouts, &g.reach);
+    let time_nanos = std::fs::metadata(s.core.path())
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as i64);
+    let src = ProfileSource {
+        exe: s.exe.path.display().to_string(),
+        text_start: o.module.text.0,
+        text_end: o.module.text.1,
+        build_id: String::new(),
+        time_nanos,
+        comment: format!(
+            "goheap: every reachable object of core {core_path} (unsampled; garbage left out)"
+        ),
+    };
+    let parent = |b: u64| tree.parent(b);
+    let p = hp::build(&hp::HistogramProfileInput {
+        reach: &g.reach,
+        types: &g.types,
+        keys: &keys,
+        roots: &g.roots,
+        parent: &parent,
+        profiled: &profiled,
+        stacks: hp::AllocStacks {
+            mem: s.memory(),
+            layouts: &o.layouts,
+            pcln: s.exe.pclntab(),
+            bias: s.rt.bias,
+            go_minor: s.rt.version.minor,
+        },
+        src: &src,
+    });
+    let mut buf = Vec::new();
+    write_gzipped(&p.profile, &mut buf).map_err(CmdError::failed)?;
+    std::fs::write(file, &buf)
+        .with_context(|| format!("histogram: cannot write {file}"))
+        .map_err(CmdError::failed)?;
+    let profile_time = t1.elapsed();
+    drop(spinner);
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "wrote {} sample(s) to {file} ({} bytes, gzipped profile.proto; `go tool pprof -top {file}`)",
+        thousands(p.profile.sample.len() as u64),
+        thousands(buf.len() as u64)
+    );
+    let _ = writeln!(
+        t,
+        "{} reachable objects, {} bytes ({}): {} with their allocation stack, the others by \
+         their path from a root",
+        thousands(p.objects),
+        thousands(p.bytes),
+        human(p.bytes),
+        thousands(p.alloc_objects)
+    );
+    if p.no_path_objects > 0 {
+        let _ = writeln!(
+            t,
+            "{} object(s) with no known path (frame {})",
+            thousands(p.no_path_objects),
+            hp::NO_PATH
+        );
+    }
+    let _ = writeln!(
+        t,
+        "{} garbage objects, {} bytes not included",
+        thousands(p.garbage_objects),
+        thousands(p.garbage_bytes)
+    );
+    let problems: Vec<&String> = profiled
+        .problems
+        .iter()
+        .chain(&p.problems)
+        .chain(&tree.problem)
+        .collect();
+    for m in &problems {
+        let _ = writeln!(t, "problem: {m}");
+    }
+    let data = json!({
+        "file": file,
+        "samples": p.profile.sample.len(),
+        "file_bytes": buf.len(),
+        "objects": p.objects,
+        "bytes": p.bytes,
+        "alloc_stack_objects": p.alloc_objects,
+        "alloc_stack_bytes": p.alloc_bytes,
+        "no_path_objects": p.no_path_objects,
+        "garbage_objects": p.garbage_objects,
+        "garbage_bytes": p.garbage_bytes,
+        "problems": problems,
+        "paths_ms": paths_time.as_secs_f64() * 1e3,
+        "profile_ms": profile_time.as_secs_f64() * 1e3,
+    });
+    Ok(Output::new(t, data))
+}
+
+/// Rows `objects` shows unless `-top` says otherwise.
+const OBJECTS_TOP: usize = 20;
+
+/// `objects`: the objects of the types a regular expression selects, largest first.
+pub fn objects(ctx: &mut Context, args: &Args) -> Result<Output, CmdError> {
+    let filter = type_flag(args, "objects")?;
+    let garbage = args.flag_bool("garbage");
+    if garbage && filter.is_some() {
+        return Err(CmdError::usage(
+            "objects: -garbage lists the garbage objects, which have no type: -type does not \
+             apply",
+        ));
+    }
+    let top = args
+        .flag_u64("top")?
+        .map_or(OBJECTS_TOP, |n| usize::try_from(n).unwrap_or(usize::MAX));
+    let g = heap_graph(ctx)?;
+    let s = ctx.session()?;
+    let o = s.objects().map_err(CmdError::failed)?;
+    let header = HeaderRule {
+        min_size: o
+            .layouts
+            .consts
+            .min_size_for_malloc_header
+            .filter(|_| g.reach.types_stored()),
+        header_size: o.layouts.consts.malloc_header_size,
+    };
+    let keys = TypeKeys::new(&g.reach, &g.types);
+    let which = if garbage {
+        Which::Garbage
+    } else {
+        Which::Reachable(filter.as_ref())
+    };
+    let sel = objects_by_type::select(&g.reach, &g.types, &keys, which, top, header);
+    let mut t = String::new();
+    let w = &mut t;
+    let _ = writeln!(w, "{:<16} {:>14} {:<7}  type", "address", "size", "source");
+    for r in &sel.rows {
+        let _ = writeln!(
+            w,
+            "{:<16} {:>14} {:<7}  {}",
+            hex(r.addr),
+            thousands(r.size),
+            r.source.map_or("-", |s| s.name()),
+            r.type_name
+        );
+    }
+    if (sel.rows.len() as u64) < sel.total_objects {
+        let _ = writeln!(
+            w,
+            "({} of {} shown)",
+            thousands(sel.rows.len() as u64),
+            thousands(sel.total_objects)
+        );
+    }
+    let _ = writeln!(
+        w,
+        "{} objects, {} bytes ({}) match",
+        thousands(sel.total_objects),
+        thousands(sel.total_bytes),
+        human(sel.total_bytes)
+    );
+    let data = json!({
+        "rows": sel.rows.iter().map(|r| json!({
+            "addr": hex(r.addr),
+            "size": r.size,
+            "type": r.type_name,
+            "source": r.source.map(|s| s.name()),
+        })).collect::<Vec<_>>(),
+        "total_objects": sel.total_objects,
+        "total_bytes": sel.total_bytes,
     });
     Ok(Output::new(t, data))
 }

@@ -17,10 +17,12 @@ pub mod context;
 pub mod driver;
 pub mod examine_cmds;
 pub mod goroutine_cmds;
+pub mod graph_cmds;
 pub mod heap_cmds;
 pub mod help;
 pub mod object_cmds;
 pub mod output;
+pub mod progress;
 pub mod repl;
 pub mod script;
 

@@ -224,7 +224,10 @@ pub fn whoalloc(ctx: &mut Context, args: &Args) -> Result<Output, CmdError> {
         "specials": [],
     });
     match &w.region {
-        Region::Heap(o) => heap_text_json(s, &w, o, &mut t, &mut data),
+        Region::Heap(o) => {
+            let graph = !args.flag_bool("nograph");
+            heap_text_json(s, &w, o, graph, &mut t, &mut data)
+        }
         other => other_text_json(addr, other, &mut t, &mut data),
     }
     for p in &w.problems {
@@ -234,7 +237,14 @@ pub fn whoalloc(ctx: &mut Context, args: &Args) -> Result<Output, CmdError> {
     Ok(Output::new(t, data))
 }
 
-fn heap_text_json(s: &Session, w: &WhoAlloc, o: &HeapObject, t: &mut String, data: &mut Value) {
+fn heap_text_json(
+    s: &Session,
+    w: &WhoAlloc,
+    o: &HeapObject,
+    graph: bool,
+    t: &mut String,
+    data: &mut Value,
+) {
     let page = s.rt.layouts.consts.page_size;
     let sp = &o.span;
     let class = if sp.size_class() == 0 {
@@ -415,6 +425,11 @@ fn heap_text_json(s: &Session, w: &WhoAlloc, o: &HeapObject, t: &mut String, dat
         "noscan": sp.noscan(),
     });
 
+    data["graph"] = Value::Null;
+    if graph && o.allocated {
+        graph_text_json(s, w.address, t, data);
+    }
+
     // Field-by-field view and the first bytes.
     if let (Some(ty), true, Ok(objs)) = (&o.typ, o.allocated, s.objects()) {
         if !ty.standin {
@@ -445,6 +460,65 @@ fn heap_text_json(s: &Session, w: &WhoAlloc, o: &HeapObject, t: &mut String, dat
     let _ = writeln!(t, "bytes (first {} of {total})", bytes.len());
     hexdump(t, o.base, &bytes);
     data["bytes"] = json!(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>());
+}
+
+/// Referrers shown by `whoalloc`.
+const WHOALLOC_REFERRERS: usize = 5;
+
+/// What the heap graph knows about the object (built on first use in the session):
+/// reachable or garbage, its type as the graph learned it, its first referrers.
+fn graph_text_json(s: &Session, addr: u64, t: &mut String, data: &mut Value) {
+    let facts = match whoalloc::graph_facts(s, addr) {
+        Ok(Some(f)) => f,
+        Ok(None) => return,
+        Err(e) => {
+            let _ = writeln!(t, "  graph     not available: {e}");
+            return;
+        }
+    };
+    if !facts.reachable {
+        let _ = writeln!(
+            t,
+            "  graph     garbage: allocated but unreachable, the next GC frees it"
+        );
+        data["graph"] = json!({"reachable": false, "type": null, "type_source": null,
+            "referrers": [], "referrers_total": 0});
+        return;
+    }
+    let ty = match (&facts.type_name, facts.type_source) {
+        (Some(n), Some(how)) => format!("; type {n} (learned from: {})", how.name()),
+        _ => "; type unknown to the heap graph".to_string(),
+    };
+    let _ = writeln!(t, "  graph     reachable{ty}");
+    let mut g = json!({
+        "reachable": true,
+        "type": facts.type_name,
+        "type_source": facts.type_source.map(|h| h.name()),
+        "referrers": [],
+        "referrers_total": null,
+    });
+    match crate::graph_cmds::referrers_of(s, addr, WHOALLOC_REFERRERS) {
+        Ok(Some((_, lines, total))) => {
+            let _ = writeln!(t, "  referrers {total} pointer(s) to it");
+            for (l, _) in &lines {
+                let _ = writeln!(t, "  {l}");
+            }
+            if total > lines.len() as u64 {
+                let _ = writeln!(
+                    t,
+                    "    … and {} more (referrers {addr:#x})",
+                    total - lines.len() as u64
+                );
+            }
+            g["referrers"] = json!(lines.into_iter().map(|(_, v)| v).collect::<Vec<_>>());
+            g["referrers_total"] = json!(total);
+        }
+        Ok(None) => {}
+        Err(e) => {
+            let _ = writeln!(t, "  referrers not available: {}", e.message());
+        }
+    }
+    data["graph"] = g;
 }
 
 /// "; MemProfileRate N now" for the allocation line.

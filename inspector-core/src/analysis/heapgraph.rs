@@ -1,12 +1,16 @@
 //! The heap graph of a session: its roots ([`crate::runtime::roots`]) and what marking from
-//! them reaches ([`super::mark`]), the reachable objects' types ([`super::objtypes`]) and their
-//! histogram, computed once per session ([`Session::heap_graph`]).
+//! them reaches ([`super::mark`]), the reachable objects' types ([`super::objtypes`], from
+//! typed globals and the typed roots of [`super::roottypes`]) and their histogram, computed
+//! once per session ([`Session::heap_graph`]).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::histogram::Histogram;
 use super::mark::{self, MarkInput, Reach};
 use super::objtypes::{self, ObjectTypes};
+use super::progress::{Phase, Progress};
+use super::roottypes::{self, RootTypeInput};
 use crate::binary::dwarf::{DwarfIndex, VariableType};
 use crate::runtime::layout::{ContainerLayouts, LayoutError, RootLayouts};
 use crate::runtime::roots::{RootInput, RootKind, Roots};
@@ -21,20 +25,35 @@ pub struct HeapGraph {
     /// Types of the reachable objects ([`objtypes`]) and the histogram built from them.
     pub types: ObjectTypes,
     pub histogram: Histogram,
+    /// (index in `roots.list`, names of the DWARF variables typed in that stack root), by
+    /// index ([`HeapGraph::root_variables`]).
+    pub root_vars: Vec<(usize, Vec<Arc<str>>)>,
     /// Time spent enumerating roots and marking (the heap walk and goroutines excluded).
     pub roots_time: Duration,
     pub mark_time: Duration,
     pub types_time: Duration,
+    /// Part of `types_time` spent finding the typed stack slots and finalizer objects.
+    pub typed_roots_time: Duration,
 }
 
 impl HeapGraph {
-    /// Enumerate the roots of `s` and mark from them.
-    pub fn compute(s: &Session) -> Result<HeapGraph, SessionError> {
+    /// The names of the DWARF variables typed in root `i` of `roots.list` (a stack root).
+    pub fn root_variables(&self, i: usize) -> &[Arc<str>] {
+        match self.root_vars.binary_search_by_key(&i, |v| v.0) {
+            Ok(k) => &self.root_vars[k].1,
+            Err(_) => &[],
+        }
+    }
+
+    /// Enumerate the roots of `s` and mark from them, telling `progress` each phase.
+    pub fn compute(s: &Session, progress: Progress<'_>) -> Result<HeapGraph, SessionError> {
         let rt_err = |source: RuntimeError| SessionError::Runtime {
             path: s.core.path().to_path_buf(),
             source,
         };
+        progress(Phase::Heap);
         let heap = s.heap()?;
+        progress(Phase::Goroutines);
         let goroutines = s.goroutines()?;
         let objects = s.objects()?;
         let dwarf = s
@@ -43,8 +62,9 @@ impl HeapGraph {
             .as_ref()
             .ok_or_else(|| rt_err(LayoutError::NoDwarf.into()))?;
         let layouts = RootLayouts::resolve(dwarf, s.rt.version).map_err(|e| rt_err(e.into()))?;
+        progress(Phase::Roots);
         let t0 = Instant::now();
-        let roots = Roots::enumerate(&RootInput {
+        let mut roots = Roots::enumerate(&RootInput {
             mem: s.memory(),
             exe: &s.exe,
             rt: &s.rt,
@@ -55,6 +75,7 @@ impl HeapGraph {
         })
         .map_err(rt_err)?;
         let roots_time = t0.elapsed();
+        progress(Phase::Mark);
         let t1 = Instant::now();
         let reach = mark::mark(MarkInput {
             mem: s.memory(),
@@ -66,16 +87,29 @@ impl HeapGraph {
             roots: &roots,
         });
         let mark_time = t1.elapsed();
+        progress(Phase::Types);
         let t2 = Instant::now();
         let globals = typed_globals(dwarf, s.rt.bias, &roots);
+        let tr = objects.types(s.memory());
+        let t3 = Instant::now();
+        let typed_roots = roottypes::compute(&RootTypeInput {
+            mem: s.memory(),
+            dwarf,
+            types: &tr,
+            bias: s.rt.bias,
+            goroutines: &goroutines,
+            roots: &roots,
+        });
+        let typed_roots_time = t3.elapsed();
+        roots.problems.extend(typed_roots.problems);
         let containers = ContainerLayouts::resolve(dwarf, s.rt.version);
         let types = objtypes::compute_with(
             s.memory(),
-            &objects.types(s.memory()),
+            &tr,
             &objects.layouts.consts,
             &reach,
             &globals,
-            &[],
+            &typed_roots.roots,
             &objtypes::Followers {
                 containers: Some(&containers),
                 pclntab: s.exe.pclntab(),
@@ -89,9 +123,11 @@ impl HeapGraph {
             reach,
             types,
             histogram,
+            root_vars: typed_roots.names,
             roots_time,
             mark_time,
             types_time: t2.elapsed(),
+            typed_roots_time,
         })
     }
 }

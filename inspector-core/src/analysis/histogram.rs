@@ -3,6 +3,9 @@
 //! row per size class and scan/noscan (large objects: one per scan/noscan); garbage one row.
 //! The rows therefore add up to the heap walk's allocated objects and bytes. Bytes are slot
 //! bytes (the size class, or the large object's span bytes), as the heap walk counts them.
+//! Rows are selected by a regular expression over their names ([`type_regex`]).
+
+use regex::Regex;
 
 use super::mark::Reach;
 use super::objtypes::{display_name, ObjectTypes, TypeSource};
@@ -133,14 +136,8 @@ impl Histogram {
             if r[0] == 0 {
                 continue;
             }
-            let scan = if sc & 1 == 0 { "scan" } else { "noscan" };
-            let name = if sc >> 1 == 0 {
-                format!("unknown (large, {scan})")
-            } else {
-                format!("unknown (class {}, {} B, {scan})", sc >> 1, class_size(sc))
-            };
             h.rows.push(HistoRow {
-                type_name: name,
+                type_name: unknown_name(sc as u8, class_size(sc)),
                 kind: RowKind::Unknown,
                 count: r[0],
                 bytes: r[1],
@@ -173,11 +170,12 @@ impl Histogram {
         });
     }
 
-    /// The rows whose name contains `substr` (all if `None`), at most `top` of them.
-    pub fn select(&self, substr: Option<&str>, top: Option<usize>) -> Vec<&HistoRow> {
+    /// The rows whose name `filter` matches (anywhere in the name, as `grep` does; all rows if
+    /// `None`), at most `top` of them.
+    pub fn select(&self, filter: Option<&Regex>, top: Option<usize>) -> Vec<&HistoRow> {
         self.rows
             .iter()
-            .filter(|r| substr.is_none_or(|s| r.type_name.contains(s)))
+            .filter(|r| filter.is_none_or(|re| re.is_match(&r.type_name)))
             .take(top.unwrap_or(usize::MAX))
             .collect()
     }
@@ -187,6 +185,46 @@ impl Histogram {
         (r.kind != RowKind::Garbage && self.live_bytes > 0)
             .then(|| r.bytes as f64 * 100.0 / self.live_bytes as f64)
     }
+}
+
+/// The name of the row of reachable objects of unknown type in span class `spanclass` (size
+/// class and noscan bit) whose slots are `elemsize` bytes: `unknown (class 5, 48 B, scan)`,
+/// `unknown (large, noscan)`.
+pub fn unknown_name(spanclass: u8, elemsize: u64) -> String {
+    let scan = if spanclass & 1 == 0 { "scan" } else { "noscan" };
+    if spanclass >> 1 == 0 {
+        format!("unknown (large, {scan})")
+    } else {
+        format!("unknown (class {}, {elemsize} B, {scan})", spanclass >> 1)
+    }
+}
+
+/// A `-type` pattern that is not a regular expression.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("-type {pattern:?} is not a regular expression: {reason}")]
+pub struct BadTypeRegex {
+    pub pattern: String,
+    pub reason: String,
+}
+
+/// Compile a `-type` pattern (the `regex` crate's syntax, unanchored: `main\.` matches every
+/// type of package main, `^\[\]` every slice backing array). The error is one line.
+pub fn type_regex(pattern: &str) -> Result<Regex, BadTypeRegex> {
+    Regex::new(pattern).map_err(|e| {
+        // regex's syntax errors span several lines (the pattern, a caret, `error: ...`):
+        // keep the reason.
+        let text = e.to_string();
+        let reason = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("error: "))
+            .unwrap_or_else(|| text.lines().last().unwrap_or("invalid"))
+            .trim()
+            .to_string();
+        BadTypeRegex {
+            pattern: pattern.to_string(),
+            reason,
+        }
+    })
 }
 
 #[cfg(test)]
@@ -216,9 +254,46 @@ mod tests {
         h.sort(SortBy::Count);
         let names: Vec<_> = h.rows.iter().map(|r| r.type_name.as_str()).collect();
         assert_eq!(names, ["a", "ab", "b"]);
-        assert_eq!(h.select(Some("a"), Some(1)).len(), 1);
-        assert_eq!(h.select(Some("a"), None).len(), 2);
+        let a = type_regex("a").unwrap();
+        assert_eq!(h.select(Some(&a), Some(1)).len(), 1);
+        assert_eq!(h.select(Some(&a), None).len(), 2);
+        // A regular expression, not a substring: anchors and alternations work.
+        let names = |re: &str| {
+            let re = type_regex(re).unwrap();
+            let mut v: Vec<_> = h
+                .select(Some(&re), None)
+                .iter()
+                .map(|r| r.type_name.clone())
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(names("^a$"), ["a"]);
+        assert_eq!(names("^(a|b)$"), ["a", "b"]);
+        assert_eq!(names("b$"), ["ab", "b"]);
+        assert!(names("^x").is_empty());
+        assert_eq!(h.select(None, None).len(), 3);
         assert_eq!(h.percent_of_live(&h.rows[2]), Some(400.0 * 100.0 / 600.0));
         assert_eq!(h.rows[0].average(), 10);
+    }
+
+    #[test]
+    fn bad_regex_is_one_line() {
+        let e = type_regex("main.(").unwrap_err();
+        assert_eq!(e.pattern, "main.(");
+        let m = e.to_string();
+        assert!(!m.contains('\n'), "{m}");
+        assert!(m.contains("unclosed group"), "{m}");
+        let e = type_regex("[z-a]").unwrap_err().to_string();
+        assert!(!e.contains('\n') && e.contains("invalid"), "{e}");
+        assert!(type_regex(r"unknown \(class 5,").is_ok());
+    }
+
+    #[test]
+    fn unknown_row_names() {
+        assert_eq!(unknown_name(10, 48), "unknown (class 5, 48 B, scan)");
+        assert_eq!(unknown_name(11, 48), "unknown (class 5, 48 B, noscan)");
+        assert_eq!(unknown_name(0, 0), "unknown (large, scan)");
+        assert_eq!(unknown_name(1, 8192), "unknown (large, noscan)");
     }
 }

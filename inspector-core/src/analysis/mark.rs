@@ -18,13 +18,13 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
 use crate::runtime::heap::{Heap, SpanState};
 use crate::runtime::layout::{ObjectLayouts, RootLayouts};
-use crate::runtime::roots::{RootKind, RootMask, Roots};
+use crate::runtime::roots::{Root, RootKind, RootMask, Roots};
 use crate::runtime::types::TypeReader;
 use crate::runtime::GoRuntime;
 use crate::target::{Memory, MemoryExt};
@@ -77,6 +77,11 @@ pub struct Reach {
     lookup: Arc<SpanLookup>,
     marks: Arc<Vec<u64>>,
     alloc: Arc<Vec<u64>>,
+    /// How objects' pointer words are found, kept to find them again after marking.
+    scan: Arc<ScanRules>,
+    /// Every element mask marking resolved, by type address (sorted; `None`: unreadable,
+    /// scanned word by word).
+    masks: Arc<Vec<(u64, Option<Arc<ElemMask>>)>>,
 }
 
 impl Reach {
@@ -96,6 +101,108 @@ impl Reach {
         self.mechanism == "span_bits_headers_large_type"
     }
 
+    /// The allocated slot holding `addr`: (span index, slot, global bit).
+    pub(crate) fn slot_of(&self, addr: u64) -> Option<(usize, u64, u64)> {
+        let si = self.lookup.span(addr)?;
+        let s = &self.spans[si];
+        let slot = (addr - s.base) / s.elemsize.max(1);
+        if slot >= u64::from(s.nelems) {
+            return None;
+        }
+        let b = s.bit + slot;
+        (self.alloc[(b / 64) as usize] >> (b % 64) & 1 == 1).then_some((si, slot, b))
+    }
+
+    /// The span index and slot of global bit `bit`.
+    pub(crate) fn span_of_bit(&self, bit: u64) -> Option<(usize, u64)> {
+        let si = self
+            .spans
+            .partition_point(|s| s.bit <= bit)
+            .checked_sub(1)?;
+        let slot = bit - self.spans[si].bit;
+        (slot < u64::from(self.spans[si].nelems)).then_some((si, slot))
+    }
+
+    /// Whether global bit `bit` is marked.
+    pub fn marked(&self, bit: u64) -> bool {
+        self.marks
+            .get((bit / 64) as usize)
+            .is_some_and(|w| w >> (bit % 64) & 1 == 1)
+    }
+
+    /// Number of slot bits (every in-use span's slots).
+    pub(crate) fn slot_bits(&self) -> u64 {
+        self.spans.last().map_or(0, |s| s.bit + u64::from(s.nelems))
+    }
+
+    /// Bytes before the typed data of the slots of span `si` (the malloc header, if any).
+    pub fn data_offset(&self, si: usize) -> u64 {
+        let s = &self.spans[si];
+        let r = &self.scan;
+        match r.mechanism {
+            Mechanism::Headers
+                if s.spanclass & 1 == 0 && s.spanclass >> 1 != 0 && s.elemsize > r.header_min =>
+            {
+                r.header_size
+            }
+            _ => 0,
+        }
+    }
+
+    /// Each pointer word of the object in slot `slot` of span `si`, exactly as marking
+    /// follows them: `f(offset from the slot's start, value)`. Noscan objects have none.
+    pub fn object_words(&self, mem: &dyn Memory, si: usize, slot: u64, f: impl FnMut(u64, u64)) {
+        let Some(s) = self.spans.get(si) else {
+            return;
+        };
+        if s.spanclass & 1 != 0 || slot >= u64::from(s.nelems) {
+            return;
+        }
+        let mut sink = TableSink {
+            masks: &self.masks,
+            f,
+        };
+        scan_object(&self.scan, self.lookup.arenas(), mem, s, slot, &mut sink);
+    }
+}
+
+/// Each pointer word of root `r` as marking follows it: `f(offset from the root's address,
+/// value)`; a [`RootMask::Object`] root points at its object (offset 0).
+pub fn root_words(mem: &dyn Memory, r: &Root, mut f: impl FnMut(u64, u64)) {
+    match &r.mask {
+        RootMask::Object => f(0, r.addr),
+        m => {
+            let Ok(b) = mem.bytes(r.addr, r.size as usize) else {
+                return;
+            };
+            for (i, w) in b.chunks_exact(8).enumerate() {
+                if m.word(i as u64) {
+                    f(8 * i as u64, u64::from_le_bytes(w.try_into().unwrap()));
+                }
+            }
+        }
+    }
+}
+
+/// Pointer words of objects outside marking: masks from the table marking filled.
+struct TableSink<'m, F> {
+    masks: &'m [(u64, Option<Arc<ElemMask>>)],
+    f: F,
+}
+
+impl<F: FnMut(u64, u64)> WordSink for TableSink<'_, F> {
+    fn mask(&mut self, typ: u64) -> Option<Arc<ElemMask>> {
+        let i = self.masks.binary_search_by_key(&typ, |e| e.0).ok()?;
+        self.masks[i].1.clone()
+    }
+    fn conservative(&mut self) {}
+    #[inline]
+    fn word(&mut self, off: u64, v: u64) {
+        (self.f)(off, v)
+    }
+}
+
+impl Reach {
     /// Whether the object containing `addr` is reachable (`None`: not an allocated heap slot).
     pub fn is_reachable(&self, addr: u64) -> Option<bool> {
         let s = &self.spans[self.lookup.span(addr)?];
@@ -131,11 +238,12 @@ impl Reach {
 }
 
 /// How object pointer maps are stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum Mechanism {
     /// `heapArena.bitmap` (Go 1.21, 1.22 noallocheaders).
     ArenaBitmap { field: u64 },
     /// Span heap bits, malloc headers and `largeType` (Go 1.22+).
+    #[default]
     Headers,
 }
 
@@ -230,12 +338,18 @@ struct Index<'a> {
     mem: &'a dyn Memory,
     spans: Vec<SpanMeta>,
     lookup: SpanLookup,
-    /// The heapArena of each arena of `lookup`, in the same order.
-    heap_arenas: Vec<u64>,
-    page_size: u64,
     alloc: Vec<u64>,
     marks: Vec<AtomicU64>,
+    scan: ScanRules,
+}
+
+/// Where an object's pointer words are (kept by [`Reach`] after marking).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ScanRules {
     mechanism: Mechanism,
+    /// The heapArena of each arena of the lookup, in the same order.
+    heap_arenas: Vec<u64>,
+    page_size: u64,
     header_min: u64,
     header_size: u64,
     inline_mark_bits: u64,
@@ -257,10 +371,12 @@ pub fn mark(inp: MarkInput<'_>) -> Reach {
     let mut problems = Vec::new();
     let ix = build_index(&inp, &mut problems);
     let conservative = AtomicU64::new(0);
+    let all_masks = Mutex::new(Vec::new());
     let shared = Shared {
         ix: &ix,
         types: &inp.types,
         conservative: &conservative,
+        all_masks: &all_masks,
     };
     // Roots in parallel chunks; a worker whose work list grows hands half of it to a new
     // task, so that one root reaching most of the heap still keeps every core busy.
@@ -279,7 +395,10 @@ pub fn mark(inp: MarkInput<'_>) -> Reach {
             });
         }
     });
-    tally(inp, ix, conservative.into_inner(), problems)
+    let mut masks = all_masks.into_inner().unwrap_or_else(|p| p.into_inner());
+    masks.sort_unstable_by_key(|e: &(u64, _)| e.0);
+    masks.dedup_by_key(|e| e.0);
+    tally(inp, ix, conservative.into_inner(), problems, masks)
 }
 
 fn build_index<'a>(inp: &MarkInput<'a>, problems: &mut Vec<String>) -> Index<'a> {
@@ -368,21 +487,23 @@ fn build_index<'a>(inp: &MarkInput<'a>, problems: &mut Vec<String>) -> Index<'a>
         mem,
         spans,
         lookup,
-        heap_arenas,
-        page_size: c.page_size,
         alloc,
         marks: (0..words).map(|_| AtomicU64::new(0)).collect(),
-        mechanism,
-        header_min: inp
-            .objects
-            .consts
-            .min_size_for_malloc_header
-            .unwrap_or(u64::MAX),
-        header_size: inp.objects.consts.malloc_header_size,
-        inline_mark_bits: if rt.layouts.green_tea {
-            inp.layouts.inline_mark_bits
-        } else {
-            0
+        scan: ScanRules {
+            mechanism,
+            heap_arenas,
+            page_size: c.page_size,
+            header_min: inp
+                .objects
+                .consts
+                .min_size_for_malloc_header
+                .unwrap_or(u64::MAX),
+            header_size: inp.objects.consts.malloc_header_size,
+            inline_mark_bits: if rt.layouts.green_tea {
+                inp.layouts.inline_mark_bits
+            } else {
+                0
+            },
         },
     }
 }
@@ -426,7 +547,10 @@ fn heap_arena_ptrs(
 }
 
 /// A type's pointer word offsets within one element, and the element's size in words.
-type ElemMask = (Vec<u32>, u64);
+pub(crate) type ElemMask = (Vec<u32>, u64);
+
+/// Masks resolved by type address.
+type MaskTable = Vec<(u64, Option<Arc<ElemMask>>)>;
 
 /// Roots scanned by one task.
 const ROOTS_PER_TASK: usize = 64;
@@ -439,6 +563,8 @@ struct Shared<'i, 'a> {
     ix: &'i Index<'a>,
     types: &'i TypeReader<'a>,
     conservative: &'i AtomicU64,
+    /// Every worker's resolved masks, gathered when it ends (kept by [`Reach`]).
+    all_masks: &'i Mutex<MaskTable>,
 }
 
 impl<'i, 'a> Shared<'i, 'a> {
@@ -449,6 +575,7 @@ impl<'i, 'a> Shared<'i, 'a> {
             work,
             masks: HashMap::new(),
             conservative: self.conservative,
+            all_masks: self.all_masks,
         }
     }
 }
@@ -462,6 +589,50 @@ struct Worker<'i, 'a> {
     /// address.
     masks: HashMap<u64, Option<Arc<ElemMask>>>,
     conservative: &'i AtomicU64,
+    all_masks: &'i Mutex<MaskTable>,
+}
+
+impl Drop for Worker<'_, '_> {
+    fn drop(&mut self) {
+        if !self.masks.is_empty() {
+            let mut all = self.all_masks.lock().unwrap_or_else(|p| p.into_inner());
+            all.extend(self.masks.drain());
+        }
+    }
+}
+
+/// What scanning an object reports: the element mask of a type, objects scanned word by
+/// word, and each pointer word (offset from the slot's start, value).
+trait WordSink {
+    fn mask(&mut self, typ: u64) -> Option<Arc<ElemMask>>;
+    fn conservative(&mut self);
+    fn word(&mut self, off: u64, v: u64);
+}
+
+impl WordSink for Worker<'_, '_> {
+    fn mask(&mut self, typ: u64) -> Option<Arc<ElemMask>> {
+        let types = self.types;
+        self.masks
+            .entry(typ)
+            .or_insert_with(|| {
+                types.read(typ).ok().and_then(|t| {
+                    let words = (t.ptr_bytes / 8) as usize;
+                    let m = types.ptr_mask(&t, words).ok().flatten()?;
+                    let m = mask_with_stride(m, t.size);
+                    let offsets: Vec<u32> =
+                        (0..m.len() as u32).filter(|&i| m[i as usize]).collect();
+                    Some(Arc::new((offsets, m.len() as u64)))
+                })
+            })
+            .clone()
+    }
+    fn conservative(&mut self) {
+        self.conservative.fetch_add(1, Ordering::Relaxed);
+    }
+    #[inline]
+    fn word(&mut self, _off: u64, v: u64) {
+        self.pointer(v)
+    }
 }
 
 impl<'i, 'a> Worker<'i, 'a> {
@@ -473,25 +644,6 @@ impl<'i, 'a> Worker<'i, 'a> {
         for (i, w) in b.chunks_exact(8).enumerate() {
             if is_ptr(i as u64) {
                 self.pointer(u64::from_le_bytes(w.try_into().unwrap()));
-            }
-        }
-    }
-
-    /// Scan the `n` words at `start` whose bits are set in `bits`, starting at bit `sh`.
-    fn scan_bits(&mut self, start: u64, n: u64, bits: &[u8], sh: u64) {
-        let Ok(obj) = self.ix.mem.bytes(start, (n * 8) as usize) else {
-            return;
-        };
-        for (k, &byte) in bits.iter().enumerate() {
-            let mut b = byte;
-            while b != 0 {
-                let j = 8 * k as u64 + u64::from(b.trailing_zeros());
-                b &= b - 1;
-                let Some(i) = j.checked_sub(sh).filter(|&i| i < n) else {
-                    continue;
-                };
-                let at = (i * 8) as usize;
-                self.pointer(u64::from_le_bytes(obj[at..at + 8].try_into().unwrap()));
             }
         }
     }
@@ -527,111 +679,161 @@ impl<'i, 'a> Worker<'i, 'a> {
         'a: 's,
     {
         while let Some((si, slot)) = self.work.pop() {
-            self.scan_object(si, slot);
+            let ix = self.ix;
+            let s = &ix.spans[si as usize];
+            scan_object(
+                &ix.scan,
+                ix.lookup.arenas(),
+                ix.mem,
+                s,
+                u64::from(slot),
+                self,
+            );
             if self.work.len() >= SPLIT_AT {
                 let half = self.work.split_off(self.work.len() / 2);
                 let shared = Shared {
                     ix: self.ix,
                     types: self.types,
                     conservative: self.conservative,
+                    all_masks: self.all_masks,
                 };
                 sc.spawn(move |sc| shared.worker(half).drain(sc));
             }
         }
     }
+}
 
-    /// Scan one marked scan object by the runtime's pointer map for it.
-    fn scan_object(&mut self, si: u32, slot: u32) {
-        let ix = self.ix;
-        let s = &ix.spans[si as usize];
-        let start = s.base + slot as u64 * s.elemsize;
-        match ix.mechanism {
-            Mechanism::ArenaBitmap { field } => {
-                let ai = ix
-                    .lookup
-                    .arenas()
-                    .partition_point(|&b| b <= start)
-                    .wrapping_sub(1);
-                let Some(&ha) = ix.heap_arenas.get(ai) else {
-                    return;
-                };
-                let w0 = (start - ix.lookup.arenas()[ai]) / 8;
-                let n = s.elemsize / 8;
-                let Ok(bits) = ix
-                    .mem
-                    .bytes(ha + field + w0 / 8, ((w0 % 8) + n).div_ceil(8) as usize)
-                else {
-                    return;
-                };
-                self.scan_bits(start, n, &bits, w0 % 8);
-            }
-            Mechanism::Headers if s.spanclass >> 1 == 0 => {
-                self.typed(start, s.elemsize, s.large_type);
-            }
-            Mechanism::Headers if s.elemsize > ix.header_min => {
-                let t = ix.mem.read_ptr(start).unwrap_or(0);
-                self.typed(start + ix.header_size, s.elemsize - ix.header_size, t);
-            }
-            Mechanism::Headers => {
-                let span_bytes = s.npages * ix.page_size;
-                let bitmap_size = span_bytes / 8 / 8;
-                let mut bm = s.base + span_bytes - bitmap_size;
-                if s.elemsize >= 16 {
-                    bm -= ix.inline_mark_bits;
-                }
-                let w0 = (start - s.base) / 8;
-                let n = s.elemsize / 8;
-                let Ok(bits) = ix
-                    .mem
-                    .bytes(bm + w0 / 8, ((w0 % 8) + n).div_ceil(8) as usize)
-                else {
-                    return;
-                };
-                self.scan_bits(start, n, &bits, w0 % 8);
-            }
+/// Scan the `n` words at `start` whose bits are set in `bits`, starting at bit `sh`; `start`
+/// is `first` bytes into its slot.
+#[inline]
+fn scan_bits<S: WordSink>(
+    mem: &dyn Memory,
+    start: u64,
+    first: u64,
+    n: u64,
+    bits: &[u8],
+    sh: u64,
+    sink: &mut S,
+) {
+    let Ok(obj) = mem.bytes(start, (n * 8) as usize) else {
+        return;
+    };
+    for (k, &byte) in bits.iter().enumerate() {
+        let mut b = byte;
+        while b != 0 {
+            let j = 8 * k as u64 + u64::from(b.trailing_zeros());
+            b &= b - 1;
+            let Some(i) = j.checked_sub(sh).filter(|&i| i < n) else {
+                continue;
+            };
+            let at = (i * 8) as usize;
+            sink.word(
+                first + i * 8,
+                u64::from_le_bytes(obj[at..at + 8].try_into().unwrap()),
+            );
         }
     }
+}
 
-    /// An object of `size` bytes at `addr` holding elements of the type at `typ` (0: not
-    /// published yet, nothing to scan), the type's mask repeated every `typ.size` bytes.
-    fn typed(&mut self, addr: u64, size: u64, typ: u64) {
-        if typ == 0 {
-            return;
+/// Scan the scan object in slot `slot` of `s` by the runtime's pointer map for it, reporting
+/// each pointer word to `sink` (`arenas`: the lookup's arena bases).
+#[inline]
+fn scan_object<S: WordSink>(
+    r: &ScanRules,
+    arenas: &[u64],
+    mem: &dyn Memory,
+    s: &SpanMeta,
+    slot: u64,
+    sink: &mut S,
+) {
+    let start = s.base + slot * s.elemsize;
+    match r.mechanism {
+        Mechanism::ArenaBitmap { field } => {
+            let ai = arenas.partition_point(|&b| b <= start).wrapping_sub(1);
+            let Some(&ha) = r.heap_arenas.get(ai) else {
+                return;
+            };
+            let w0 = (start - arenas[ai]) / 8;
+            let n = s.elemsize / 8;
+            let Ok(bits) = mem.bytes(ha + field + w0 / 8, ((w0 % 8) + n).div_ceil(8) as usize)
+            else {
+                return;
+            };
+            scan_bits(mem, start, 0, n, &bits, w0 % 8, sink);
         }
-        let types = self.types;
-        let entry = self.masks.entry(typ).or_insert_with(|| {
-            types.read(typ).ok().and_then(|t| {
-                let words = (t.ptr_bytes / 8) as usize;
-                let m = types.ptr_mask(&t, words).ok().flatten()?;
-                let m = mask_with_stride(m, t.size);
-                let offsets: Vec<u32> = (0..m.len() as u32).filter(|&i| m[i as usize]).collect();
-                Some(Arc::new((offsets, m.len() as u64)))
-            })
-        });
-        match entry.clone() {
-            Some(m) if m.0.is_empty() || m.1 == 0 => {}
-            Some(m) => {
-                let (offsets, stride) = (&m.0, m.1);
-                let Ok(obj) = self.ix.mem.bytes(addr, size as usize) else {
-                    return;
-                };
-                let words = size / 8;
-                let mut base = 0u64;
-                while base < words {
-                    for &o in offsets {
-                        let i = base + u64::from(o);
-                        if i >= words {
-                            break;
-                        }
-                        let at = (i * 8) as usize;
-                        self.pointer(u64::from_le_bytes(obj[at..at + 8].try_into().unwrap()));
-                    }
-                    base += stride;
-                }
+        Mechanism::Headers if s.spanclass >> 1 == 0 => {
+            typed(mem, start, 0, s.elemsize, s.large_type, sink);
+        }
+        Mechanism::Headers if s.elemsize > r.header_min => {
+            let t = mem.read_ptr(start).unwrap_or(0);
+            typed(
+                mem,
+                start + r.header_size,
+                r.header_size,
+                s.elemsize - r.header_size,
+                t,
+                sink,
+            );
+        }
+        Mechanism::Headers => {
+            let span_bytes = s.npages * r.page_size;
+            let bitmap_size = span_bytes / 8 / 8;
+            let mut bm = s.base + span_bytes - bitmap_size;
+            if s.elemsize >= 16 {
+                bm -= r.inline_mark_bits;
             }
-            None => {
-                self.conservative.fetch_add(1, Ordering::Relaxed);
-                self.scan_words(addr, size, |_| true);
+            let w0 = (start - s.base) / 8;
+            let n = s.elemsize / 8;
+            let Ok(bits) = mem.bytes(bm + w0 / 8, ((w0 % 8) + n).div_ceil(8) as usize) else {
+                return;
+            };
+            scan_bits(mem, start, 0, n, &bits, w0 % 8, sink);
+        }
+    }
+}
+
+/// An object of `size` bytes at `addr` (`first` bytes into its slot) holding elements of the
+/// type at `typ` (0: not published yet, nothing to scan), the type's mask repeated every
+/// `typ.size` bytes.
+#[inline]
+fn typed<S: WordSink>(mem: &dyn Memory, addr: u64, first: u64, size: u64, typ: u64, sink: &mut S) {
+    if typ == 0 {
+        return;
+    }
+    match sink.mask(typ) {
+        Some(m) if m.0.is_empty() || m.1 == 0 => {}
+        Some(m) => {
+            let (offsets, stride) = (&m.0, m.1);
+            let Ok(obj) = mem.bytes(addr, size as usize) else {
+                return;
+            };
+            let words = size / 8;
+            let mut base = 0u64;
+            while base < words {
+                for &o in offsets {
+                    let i = base + u64::from(o);
+                    if i >= words {
+                        break;
+                    }
+                    let at = (i * 8) as usize;
+                    sink.word(
+                        first + i * 8,
+                        u64::from_le_bytes(obj[at..at + 8].try_into().unwrap()),
+                    );
+                }
+                base += stride;
+            }
+        }
+        None => {
+            sink.conservative();
+            let Ok(b) = mem.bytes(addr, size as usize) else {
+                return;
+            };
+            for (i, w) in b.chunks_exact(8).enumerate() {
+                sink.word(
+                    first + 8 * i as u64,
+                    u64::from_le_bytes(w.try_into().unwrap()),
+                );
             }
         }
     }
@@ -648,7 +850,13 @@ fn mask_with_stride(mut m: Vec<bool>, size: u64) -> Vec<bool> {
     m
 }
 
-fn tally(inp: MarkInput<'_>, ix: Index<'_>, conservative: u64, problems: Vec<String>) -> Reach {
+fn tally(
+    inp: MarkInput<'_>,
+    ix: Index<'_>,
+    conservative: u64,
+    problems: Vec<String>,
+    masks: MaskTable,
+) -> Reach {
     let marks: Vec<u64> = ix.marks.into_iter().map(AtomicU64::into_inner).collect();
     let classes = inp.heap.class_sizes.len().max(1);
     let mut by: Vec<ClassReach> = (0..classes)
@@ -677,7 +885,7 @@ fn tally(inp: MarkInput<'_>, ix: Index<'_>, conservative: u64, problems: Vec<Str
         }
     }
     let mut r = Reach {
-        mechanism: match ix.mechanism {
+        mechanism: match ix.scan.mechanism {
             Mechanism::ArenaBitmap { .. } => "arena_bitmap",
             Mechanism::Headers => "span_bits_headers_large_type",
         },
@@ -699,6 +907,8 @@ fn tally(inp: MarkInput<'_>, ix: Index<'_>, conservative: u64, problems: Vec<Str
     r.lookup = Arc::new(ix.lookup);
     r.marks = Arc::new(marks);
     r.alloc = Arc::new(ix.alloc);
+    r.scan = Arc::new(ix.scan);
+    r.masks = Arc::new(masks);
     r
 }
 

@@ -25,6 +25,8 @@
 //! Objects holding several elements of a real type are named `[]T`.
 
 use std::borrow::Cow;
+
+use rayon::prelude::*;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -216,9 +218,8 @@ enum Edge {
     /// `[]E`: the element type.
     Slice(u64),
     Str,
-    /// An interface; `Some(true)`: empty (the first word is a type), `Some(false)`: with
-    /// methods (an itab), `None`: unknown (guessed from the word).
-    Iface(Option<bool>),
+    /// An interface; `true` when it has methods (its first word is an itab).
+    Iface(bool),
     /// A map: the map type.
     Map(u64),
     /// A channel: the chan type.
@@ -237,7 +238,7 @@ enum Resolved {
     Ptr(Option<u32>),
     Slice(Option<u32>),
     Str,
-    Iface(Option<bool>),
+    Iface(bool),
     /// A pointer to the start of an object of a (pseudo-)type, learned as `how`.
     To(Option<u32>, TypeSource),
     /// A Swiss map's `dirPtr`: one group when the `dirLen` word (at `len_at` in the value) is
@@ -329,9 +330,9 @@ pub fn compute(
 
 /// [`compute`], following maps, channels and closures as far as `followers` allows.
 ///
-/// Parallel (rayon): the stored types in chunks of spans, the typed globals and roots in one
-/// task, each task scanning what it types and handing half its work list to a new task when
-/// it grows long. A slot is typed once (compare-and-swap); the result does not depend on the
+/// Parallel (rayon): first the seeds (the stored types in chunks of spans, meanwhile the typed
+/// globals then the typed roots), then their work lists, each task handing half its list to a
+/// new task when it grows long. A slot is typed once (compare-and-swap); the result does not depend on the
 /// schedule except where two typed words disagree about an untyped object (counted in
 /// [`ObjectTypes::conflicts`]; zero on the test cores), where the first to arrive wins.
 pub fn compute_with(
@@ -374,27 +375,46 @@ pub fn compute_with(
         totals: Mutex::new(([0; 12], 0)),
         conflicts: AtomicU64::new(0),
     };
-    rayon::scope(|sc| {
-        let sh = &sh;
-        if sh.types_stored {
-            for lo in (0..spans.len()).step_by(SPAN_CHUNK) {
-                sc.spawn(move |sc| {
-                    let mut w = Worker::new(sh);
-                    w.stored_types(lo..(lo + SPAN_CHUNK).min(spans.len()));
-                    w.drain(sc);
-                });
+    // Seeds first, as the sequential order had them: the stored types (chunks of spans in
+    // parallel; header slots are never typed otherwise) and, meanwhile, the globals then the
+    // typed roots, whose direct targets are typed before any propagation. Then the work lists
+    // are drained in parallel.
+    let shr = &sh;
+    let (mut lists, seeded) = rayon::join(
+        || {
+            if !shr.types_stored {
+                return Vec::new();
             }
-        }
-        sc.spawn(move |sc| {
-            let mut w = Worker::new(sh);
+            let chunks: Vec<_> = (0..spans.len()).step_by(SPAN_CHUNK).collect();
+            chunks
+                .into_par_iter()
+                .map(|lo| {
+                    let mut w = Worker::new(shr);
+                    w.stored_types(lo..(lo + SPAN_CHUNK).min(spans.len()));
+                    w.finish()
+                })
+                .collect::<Vec<_>>()
+        },
+        || {
+            let mut w = Worker::new(shr);
             for &(addr, size, typ) in globals {
                 w.global(addr, size, typ);
             }
             for &r in roots {
                 w.typed_root(r);
             }
-            w.drain(sc);
-        });
+            w.finish()
+        },
+    );
+    lists.push(seeded);
+    rayon::scope(|sc| {
+        for list in lists.into_iter().filter(|l| !l.is_empty()) {
+            sc.spawn(move |sc| {
+                let mut w = Worker::new(shr);
+                w.work = list;
+                w.drain(sc);
+            });
+        }
     });
     let reg = sh.reg.into_inner().unwrap_or_else(|e| e.into_inner());
     let (by_source, skipped) = sh.totals.into_inner().unwrap_or_else(|e| e.into_inner());
@@ -481,11 +501,18 @@ impl<'s, 'a> Worker<'s, 'a> {
                 });
             }
         }
+        self.finish();
+    }
+
+    /// Add this worker's counts to the totals; what is left to scan.
+    fn finish(mut self) -> Vec<(u64, u64, u32)> {
         let mut t = self.sh.totals.lock().unwrap_or_else(|e| e.into_inner());
         for (a, b) in t.0.iter_mut().zip(self.by_source) {
             *a += b;
         }
         t.1 += self.skipped;
+        drop(t);
+        std::mem::take(&mut self.work)
     }
 
     /// The hot-path facts of type `ti`.
@@ -685,9 +712,9 @@ impl<'s, 'a> Worker<'s, 'a> {
                             );
                         }
                     }
-                    Resolved::Iface(empty) => {
+                    Resolved::Iface(methods) => {
                         let data_word = word(at + 8).unwrap_or(0);
-                        if let Some(t) = self.iface_type(v, empty) {
+                        if let Some(t) = self.iface_type(v, methods) {
                             self.iface_value(t, data_word, via.unwrap_or(TypeSource::Iface));
                         }
                     }
@@ -714,12 +741,11 @@ impl<'s, 'a> Worker<'s, 'a> {
         }
     }
 
-    /// The dynamic type of an interface from its first word: a type (eface) or an itab. Not
-    /// knowing which (`empty`: `None`), a word in the type range is taken for a type (itabs
-    /// may lie there too from Go 1.22 on).
-    fn iface_type(&self, w0: u64, empty: Option<bool>) -> Option<u64> {
+    /// The dynamic type of an interface from its first word: a type (`interface {}`) or an
+    /// itab (an interface with methods; itabs may lie among the type descriptors).
+    fn iface_type(&self, w0: u64, methods: bool) -> Option<u64> {
         let tr = self.sh.tr;
-        if empty.unwrap_or_else(|| tr.in_module(w0)) {
+        if !methods {
             return tr.in_module(w0).then_some(w0);
         }
         let t = self.sh.mem.read_ptr(w0.checked_add(8)?).ok()?;

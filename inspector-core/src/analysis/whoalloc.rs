@@ -4,7 +4,8 @@
 //! `mspan.largeType` of large ones), its allocation stack from the memory profile's special
 //! record (or why there is none), and the other specials attached to it. Other addresses are
 //! classified by [`super::region`]. One address costs an arena-map lookup and the span's
-//! specials list: the heap is never walked.
+//! specials list: the heap is never walked. [`graph_facts`] adds what the heap graph knows
+//! (reachable or garbage, the type it learned); it builds the graph on first use.
 
 use crate::analysis::region::{self, MetadataRef, StackRef, SymbolRef, SystemStackRef, TextRef};
 use crate::runtime::mprof::{self, AllocFrame, Bucket, ProfilingState};
@@ -641,4 +642,34 @@ pub fn object_bytes(s: &Session, obj: &HeapObject, n: u64) -> Vec<u8> {
         .bytes(obj.base, n as usize)
         .map(|b| b.into_owned())
         .unwrap_or_default()
+}
+
+/// What the heap graph ([`crate::analysis::heapgraph`]) says about a heap object: whether it is
+/// reachable, and its type as the graph learned it (for objects whose type the runtime does
+/// not store: propagated from typed globals, pointers, slices, interfaces, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GraphFacts {
+    pub reachable: bool,
+    /// Type name as `histogram` names it, and how it was learned.
+    pub type_name: Option<String>,
+    pub type_source: Option<crate::analysis::objtypes::TypeSource>,
+}
+
+/// The heap graph's facts about the allocated object holding `addr` (`None`: not an
+/// allocated heap object). Computes the heap graph on first use in the session (about a
+/// second on a 2 GB core); later calls only look the slot up.
+pub fn graph_facts(s: &Session, addr: u64) -> Result<Option<GraphFacts>, SessionError> {
+    let g = s.heap_graph()?;
+    let Some(reachable) = g.reach.is_reachable(addr) else {
+        return Ok(None);
+    };
+    let (type_name, type_source) = match g.types.type_of(&g.reach, addr) {
+        Some((t, how)) if reachable => (Some(t), Some(how)),
+        _ => (None, None),
+    };
+    Ok(Some(GraphFacts {
+        reachable,
+        type_name,
+        type_source,
+    }))
 }

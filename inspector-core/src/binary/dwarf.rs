@@ -1,7 +1,10 @@
 //! An index of the executable's DWARF: named types (with struct field layouts resolved on
 //! demand), package-level constants (`DW_TAG_constant`, e.g. `runtime._PageShift`) and global
-//! variables. Go compresses its DWARF sections; `object` decompresses them once at load time.
-//! Go emits DWARF 4 up to 1.24 and DWARF 5 from 1.25; gimli reads both.
+//! variables, and functions by pc with their local variables' locations ([`locals`]). Go
+//! compresses its DWARF sections; `object` decompresses them once at load time. Go emits
+//! DWARF 4 up to 1.24 and DWARF 5 from 1.25; gimli reads both.
+
+pub mod locals;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -54,6 +57,8 @@ pub struct DwarfIndex {
     variable_types: HashMap<String, usize>,
     /// `.debug_info` offset where each unit starts, parallel to `units`.
     unit_starts: Vec<usize>,
+    /// Concrete subprograms' pc ranges (link-time `[lo, hi)`), sorted by `lo`.
+    functions: Vec<(u64, u64, DieRef)>,
 }
 
 impl std::fmt::Debug for DwarfIndex {
@@ -95,8 +100,10 @@ impl DwarfIndex {
             variables: HashMap::new(),
             variable_types: HashMap::new(),
             unit_starts: Vec::new(),
+            functions: Vec::new(),
         };
         index.build().map_err(err)?;
+        index.functions.sort_by_key(|f| (f.0, f.1));
         Ok(Some(index))
     }
 
@@ -109,6 +116,10 @@ impl DwarfIndex {
             let mut cursor = unit.entries();
             while let Some(entry) = cursor.next_dfs()? {
                 if entry.depth() != 1 {
+                    continue;
+                }
+                if entry.tag() == gimli::DW_TAG_subprogram {
+                    self.add_function(&unit, ui, entry);
                     continue;
                 }
                 let Some(name) = self.name_of(&unit, entry)? else {
@@ -156,6 +167,28 @@ impl DwarfIndex {
             self.unit_starts.push(start);
         }
         Ok(())
+    }
+
+    /// Index a subprogram with code (not an abstract, inlined-only one) by its pc ranges; one
+    /// whose ranges cannot be read is left out (its frames are then not typed).
+    fn add_function(
+        &mut self,
+        unit: &gimli::Unit<Reader>,
+        ui: usize,
+        entry: &gimli::DebuggingInformationEntry<Reader>,
+    ) {
+        let die = DieRef {
+            unit: ui,
+            offset: entry.offset(),
+        };
+        let Ok(mut ranges) = self.dwarf.die_ranges(unit, entry) else {
+            return;
+        };
+        while let Ok(Some(r)) = ranges.next() {
+            if r.begin < r.end {
+                self.functions.push((r.begin, r.end, die));
+            }
+        }
     }
 
     fn name_of(

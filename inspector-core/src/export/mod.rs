@@ -2,4 +2,5 @@
 
 pub mod goroutine_profile;
 pub mod heap_profile;
+pub mod histogram_profile;
 pub mod pprof;

@@ -490,6 +490,9 @@ pub struct AbiTypeLayout {
     pub array_len: Field,
     pub ptr_elem: Field,
     pub slice_elem: Field,
+    /// `InterfaceType.Methods` (a slice): empty for `interface {}`, whose values hold a type
+    /// word; otherwise the first word is an itab.
+    pub iface_methods: Field,
 }
 
 /// `runtime.moduledata`: where type descriptors, text and data live.
@@ -681,6 +684,7 @@ impl ObjectLayouts {
             array_len: r.field("internal/abi.ArrayType", "Len")?,
             ptr_elem: r.field("internal/abi.PtrType", "Elem")?,
             slice_elem: r.field("internal/abi.SliceType", "Elem")?,
+            iface_methods: r.field("internal/abi.InterfaceType", "Methods")?,
         };
         let module = ModuleLayout {
             types: r.field(MD, "types")?,
@@ -1181,9 +1185,6 @@ pub struct ChanLayout {
 pub struct ContainerLayouts {
     pub map: Option<MapLayout>,
     pub chan: Option<ChanLayout>,
-    /// `abi.InterfaceType.Methods` (a slice): an interface value's first word is a type when
-    /// it has none, else an itab.
-    pub iface_methods: Option<Field>,
 }
 
 impl ContainerLayouts {
@@ -1244,10 +1245,6 @@ impl ContainerLayouts {
                 buf: r.field_opt("runtime.hchan", "buf")?,
             })
         })();
-        ContainerLayouts {
-            map,
-            chan,
-            iface_methods: r.field_opt("internal/abi.InterfaceType", "Methods"),
-        }
+        ContainerLayouts { map, chan }
     }
 }

@@ -166,6 +166,7 @@ pub(crate) fn test_layouts() -> ObjectLayouts {
             array_len: f(64, 8),
             ptr_elem: f(48, 8),
             slice_elem: f(48, 8),
+            iface_methods: f(56, 24),
         },
         module: ModuleLayout {
             types: f(296, 8),

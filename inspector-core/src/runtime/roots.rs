@@ -115,6 +115,9 @@ pub struct Roots {
     pub list: Vec<Root>,
     /// What could not be read (the roots found are still used).
     pub problems: Vec<String>,
+    /// (object, `ot`): each finalizer special's object and the descriptor of its pointer
+    /// type (`*T`, the object being a `T`), for typing ([`crate::analysis::roottypes`]).
+    pub finalizer_types: Vec<(u64, u64)>,
 }
 
 /// Everything root enumeration reads.
@@ -265,7 +268,8 @@ fn globals(
 fn specials_roots(inp: &RootInput<'_>, roots: &mut Roots) {
     let ol = inp.objects;
     let sl = &ol.special;
-    let found: Vec<(Vec<Root>, Vec<String>)> = inp
+    type Found = (Vec<Root>, Vec<String>, Vec<(u64, u64)>);
+    let found: Vec<Found> = inp
         .heap
         .spans
         .par_iter()
@@ -277,6 +281,7 @@ fn specials_roots(inp: &RootInput<'_>, roots: &mut Roots) {
             }
             let mut out = Vec::new();
             let mut problems = Vec::new();
+            let mut typed = Vec::new();
             match span_specials(inp.mem, ol, head) {
                 Ok(list) => {
                     for sp in list {
@@ -290,7 +295,10 @@ fn specials_roots(inp: &RootInput<'_>, roots: &mut Roots) {
                             goid: None,
                         };
                         match sp.kind {
-                            SpecialKind::Finalizer { .. } => {
+                            SpecialKind::Finalizer { ot, .. } => {
+                                if ot != 0 {
+                                    typed.push((obj, ot));
+                                }
                                 out.push(Root {
                                     size: 1,
                                     mask: RootMask::Object,
@@ -330,12 +338,13 @@ fn specials_roots(inp: &RootInput<'_>, roots: &mut Roots) {
                 }
                 Err(e) => problems.push(format!("specials of span {:#x}: {e}", s.base)),
             }
-            Some((out, problems))
+            Some((out, problems, typed))
         })
         .collect();
-    for (r, p) in found {
+    for (r, p, t) in found {
         roots.list.extend(r);
         roots.problems.extend(p);
+        roots.finalizer_types.extend(t);
     }
 }
 

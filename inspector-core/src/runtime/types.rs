@@ -241,6 +241,18 @@ impl<'a> TypeReader<'a> {
         Ok((elem, len))
     }
 
+    /// Whether an interface type has methods (its values start with an itab, not a type).
+    pub fn iface_has_methods(&self, t: &GoType) -> Result<bool, RuntimeError> {
+        let a = &self.l.abi_type;
+        self.mem
+            .read_u64(t.addr + a.iface_methods.offset + 8)
+            .map(|n| n > 0)
+            .map_err(RuntimeError::read(format!(
+                "methods of interface type at {:#x}",
+                t.addr
+            )))
+    }
+
     /// Element type of a pointer or slice type.
     pub fn elem(&self, t: &GoType) -> Result<u64, RuntimeError> {
         let a = &self.l.abi_type;

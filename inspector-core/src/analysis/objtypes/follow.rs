@@ -31,7 +31,6 @@ use super::{Edge, Pseudo, Resolved, TypeInfo, TypeSource, Worker};
 use crate::binary::dwarf::{DwarfIndex, VariableType};
 use crate::binary::pclntab::Pclntab;
 use crate::runtime::layout::{ContainerLayouts, MapLayout};
-use crate::runtime::types::GoType;
 use crate::target::MemoryExt;
 
 /// What following maps, channels and closures needs; a missing part leaves those objects
@@ -196,13 +195,6 @@ impl Registry<'_> {
                 ))
             }
         }
-    }
-
-    /// Whether the interface type `t` has no methods (`None`: layout unknown).
-    pub(super) fn iface_empty(&self, t: &GoType) -> Option<bool> {
-        let m = self.follow.f.containers?.iface_methods?;
-        let len = self.mem.read_u64(t.addr + m.offset + 8).ok()?;
-        Some(len == 0)
     }
 
     /// The `hchan` pseudo-type of the chan type at `ct`.
@@ -472,7 +464,6 @@ mod tests {
                 hchan_size: 96,
                 buf: f(16),
             }),
-            iface_methods: None,
         };
         let globals = [
             (0x40000, 8, VariableType::Type(0x1400)),
@@ -617,7 +608,6 @@ mod bucket_tests {
                 oldoverflow: f(8),
             }),
             chan: None,
-            iface_methods: None,
         };
         let fl = Followers {
             containers: Some(&cl),

@@ -127,7 +127,11 @@ impl<'a> Registry<'a> {
                 }
             }
             "string" => out.push((base, Edge::Str)),
-            "interface" => out.push((base, Edge::Iface(self.iface_empty(&t)))),
+            "interface" => {
+                if let Ok(m) = self.tr.iface_has_methods(&t) {
+                    out.push((base, Edge::Iface(m)));
+                }
+            }
             "struct" => {
                 // A bucket's `overflow` (an unsafe.Pointer when the bucket has pointers) points
                 // at the next bucket of the chain.

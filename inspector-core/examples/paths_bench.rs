@@ -1,0 +1,135 @@
+//! Benchmark of `paths` and `referrers` on one core:
+//! `cargo run --release --example paths_bench -- EXE CORE [N]`.
+//!
+//! Opens the session and builds the heap graph (roots, marking, types; timed), then the
+//! breadth-first parent tree and the reverse index (each timed, with its size), picks N
+//! reachable objects (a pseudo-random slot of a pseudo-random in-use span, kept if reachable),
+//! and times for each the shortest path (named, as `paths` prints it), up to 3 paths through
+//! distinct referrers (`paths -all 3`) and its first 20 referrers (`referrers`). Prints
+//! min / median / p99 / max.
+
+use std::path::Path;
+use std::time::Instant;
+
+use inspector_core::analysis::paths::{self, Namer};
+use inspector_core::analysis::referrers::slot_bit;
+use inspector_core::runtime::heap::SpanState;
+use inspector_core::Session;
+
+fn ms(d: std::time::Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn summary(name: &str, mut v: Vec<f64>) {
+    if v.is_empty() {
+        println!("{name}: no sample");
+        return;
+    }
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
+    println!(
+        "{name}: n={} min {:.3} ms, median {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+        v.len(),
+        v[0],
+        at(0.5),
+        at(0.99),
+        v[v.len() - 1]
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.len() < 2 {
+        eprintln!("usage: paths_bench EXE CORE [N]");
+        std::process::exit(2);
+    }
+    let n: usize = args.get(2).map_or(200, |s| s.parse().expect("N"));
+    let s = Session::open_core(Path::new(&args[0]), Path::new(&args[1])).expect("open");
+    let t = Instant::now();
+    let g = s.heap_graph().expect("heap graph");
+    println!(
+        "heap graph: {:.0} ms (roots {:.0}, mark {:.0}, types {:.0}; heap walk and goroutines included); {} reachable objects",
+        ms(t.elapsed()),
+        ms(g.roots_time),
+        ms(g.mark_time),
+        ms(g.types_time),
+        g.reach.reachable_objects
+    );
+    let t = Instant::now();
+    let tree = s.parent_tree().expect("parent tree");
+    println!(
+        "parent tree: {:.0} ms, {} levels, {:.1} MB",
+        ms(t.elapsed()),
+        tree.levels,
+        tree.heap_bytes() as f64 / 1e6
+    );
+    let t = Instant::now();
+    let rev = s.reverse_index().expect("reverse index");
+    println!(
+        "reverse index: {:.0} ms, {} pointers, {:.1} MB",
+        ms(t.elapsed()),
+        rev.edges(),
+        rev.heap_bytes() as f64 / 1e6
+    );
+
+    let heap = s.heap().expect("heap walk");
+    let spans: Vec<_> = heap
+        .spans
+        .iter()
+        .filter(|sp| sp.state == SpanState::InUse && sp.allocated > 0)
+        .collect();
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut addrs = Vec::with_capacity(n);
+    for _ in 0..100 * n {
+        if addrs.len() == n {
+            break;
+        }
+        let sp = spans[(next() % spans.len() as u64) as usize];
+        let a = sp.base + (next() % sp.nelems.max(1) as u64) * sp.elemsize;
+        if g.reach.is_reachable(a) == Some(true) {
+            addrs.push(a);
+        }
+    }
+    if let Some(a) = addrs.first() {
+        println!("sample object: {a:#x}");
+    }
+    let o = s.objects().expect("object layouts");
+    let namer = Namer {
+        graph: &g,
+        mem: s.memory(),
+        types: o.types(s.memory()),
+    };
+    let (mut one, mut three, mut refs) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut hops, mut referrers) = (0usize, 0u64);
+    for &a in &addrs {
+        let bit = slot_bit(&g.reach, a).expect("slot");
+        let t = Instant::now();
+        let p = paths::shortest_paths(&tree, Some(&rev), bit, 1);
+        let named: Vec<_> = p.iter().map(|(r, p)| namer.named_path(*r, p)).collect();
+        one.push(ms(t.elapsed()));
+        hops += named.first().map_or(0, |p| p.steps.len());
+        let t = Instant::now();
+        let p = paths::shortest_paths(&tree, Some(&rev), bit, 3);
+        let _named: Vec<_> = p.iter().map(|(r, p)| namer.named_path(*r, p)).collect();
+        three.push(ms(t.elapsed()));
+        let t = Instant::now();
+        let r = paths::referrers(&namer, &rev, bit, 20);
+        refs.push(ms(t.elapsed()));
+        referrers += r.total;
+    }
+    println!(
+        "{} reachable objects queried: {:.1} steps and {:.1} referrers on average",
+        addrs.len(),
+        hops as f64 / addrs.len().max(1) as f64,
+        referrers as f64 / addrs.len().max(1) as f64
+    );
+    summary("paths", one);
+    summary("paths -all 3", three);
+    summary("referrers", refs);
+}
