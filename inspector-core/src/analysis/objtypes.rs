@@ -332,9 +332,10 @@ pub fn compute(
 ///
 /// Parallel (rayon): first the seeds (the stored types in chunks of spans, meanwhile the typed
 /// globals then the typed roots), then their work lists, each task handing half its list to a
-/// new task when it grows long. A slot is typed once (compare-and-swap); the result does not depend on the
-/// schedule except where two typed words disagree about an untyped object (counted in
-/// [`ObjectTypes::conflicts`]; zero on the test cores), where the first to arrive wins.
+/// new task when it grows long. A slot is typed once (compare-and-swap); the result does not
+/// depend on the schedule except where two typed words disagree about an untyped object
+/// (counted in [`ObjectTypes::conflicts`]; zero on the test cores), where the first to arrive
+/// wins.
 pub fn compute_with(
     mem: &dyn Memory,
     tr: &TypeReader<'_>,
