@@ -281,6 +281,8 @@ struct Shared<'a> {
     totals: Mutex<([u64; 12], u64)>,
     /// A slot two workers found two different types for (the first stays).
     conflicts: AtomicU64,
+    /// Split-off work lists not yet taken by a thread.
+    queued: AtomicU64,
 }
 
 /// What a worker needs of a type on the hot path.
@@ -375,6 +377,7 @@ pub fn compute_with(
         )),
         totals: Mutex::new(([0; 12], 0)),
         conflicts: AtomicU64::new(0),
+        queued: AtomicU64::new(0),
     };
     // Seeds first, as the sequential order had them: the stored types (chunks of spans in
     // parallel; header slots are never typed otherwise) and, meanwhile, the globals then the
@@ -492,10 +495,14 @@ impl<'s, 'a> Worker<'s, 'a> {
     {
         while let Some((data, size, ti)) = self.work.pop() {
             self.scan(data, size, ti, None);
-            if self.work.len() >= SPLIT {
+            // Only when no half split off earlier waits to be taken: queued halves hold memory
+            // and there is nobody to run them.
+            if self.work.len() >= SPLIT && self.sh.queued.load(Ordering::Relaxed) == 0 {
                 let half = self.work.split_off(self.work.len() / 2);
                 let sh = self.sh;
+                sh.queued.fetch_add(1, Ordering::Relaxed);
                 sc.spawn(move |sc| {
+                    sh.queued.fetch_sub(1, Ordering::Relaxed);
                     let mut w = Worker::new(sh);
                     w.work = half;
                     w.drain(sc);
