@@ -12,7 +12,7 @@ use super::objtypes::{self, ObjectTypes};
 use super::progress::{Phase, Progress};
 use super::roottypes::{self, RootTypeInput};
 use crate::binary::dwarf::{DwarfIndex, VariableType};
-use crate::runtime::layout::{LayoutError, RootLayouts};
+use crate::runtime::layout::{ContainerLayouts, LayoutError, RootLayouts};
 use crate::runtime::roots::{RootInput, RootKind, Roots};
 use crate::runtime::RuntimeError;
 use crate::session::{Session, SessionError};
@@ -102,13 +102,20 @@ impl HeapGraph {
         });
         let typed_roots_time = t3.elapsed();
         roots.problems.extend(typed_roots.problems);
-        let types = objtypes::compute(
+        let containers = ContainerLayouts::resolve(dwarf, s.rt.version);
+        let types = objtypes::compute_with(
             s.memory(),
             &tr,
             &objects.layouts.consts,
             &reach,
             &globals,
             &typed_roots.roots,
+            &objtypes::Followers {
+                containers: Some(&containers),
+                pclntab: s.exe.pclntab(),
+                dwarf: Some(dwarf),
+                bias: s.rt.bias,
+            },
         );
         let histogram = Histogram::compute(&reach, &types);
         Ok(HeapGraph {

@@ -216,6 +216,27 @@ impl Reach {
     }
 }
 
+#[cfg(test)]
+impl Reach {
+    /// A synthetic index for unit tests elsewhere: `spans` (their `bit`s set), every allocated
+    /// slot (`alloc`) marked, Go 1.22+ stored types.
+    pub(crate) fn synthetic(
+        spans: Vec<SpanMeta>,
+        arenas: Vec<u64>,
+        c: &crate::runtime::layout::Consts,
+        alloc: Vec<u64>,
+    ) -> Reach {
+        Reach {
+            mechanism: "span_bits_headers_large_type",
+            lookup: Arc::new(SpanLookup::new(&spans, arenas, c)),
+            spans: Arc::new(spans),
+            marks: Arc::new(alloc.clone()),
+            alloc: Arc::new(alloc),
+            ..Reach::default()
+        }
+    }
+}
+
 /// How object pointer maps are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum Mechanism {

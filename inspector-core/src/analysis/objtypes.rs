@@ -12,23 +12,35 @@
 //!   word of a typed object pointing at an object's start: the object is a `T`), `slice` (the
 //!   backing array of a `[]E` holds `E`s; the pointer may be into it at an element boundary),
 //!   `string` (a string's bytes: "string data"), `iface` (an interface's type word, or its
-//!   itab's type, gives the type of the value its data word points to).
+//!   itab's type, gives the type of the value its data word points to), `map`, `chan`,
+//!   `closure` (the runtime's map and channel structures and closure objects, named by
+//!   pseudo-types: see the `follow` submodule).
 //!
 //! An object is never re-typed, and a propagated type is only taken when it is consistent with
-//! the slot: it fits, the span's scan/noscan class matches whether the type has pointers, and
-//! the slot is not a tiny block (the tiny span class packs several small noscan objects in one
-//! 16-byte block; a type of exactly 16 bytes fills its slot, so it is not one) nor a
-//! header-carrying slot (its header is the truth). Maps, channels,
-//! closures and stack frames are not followed yet: what only they reach stays unknown.
-//! Objects holding several elements of their type are named `[]T`.
+//! the slot: it fits, the span's scan/noscan class matches whether the type has pointers (not
+//! for pseudo-types), the slot is not a tiny block (the tiny span class packs several small
+//! noscan objects in one 16-byte block; a 16-byte type pointed at from the slot's start fills
+//! it, so it is taken) nor a header-carrying slot (its header is the truth). Stack frames are
+//! not followed here (typed roots come in through [`TypedRoot`]).
+//! Objects holding several elements of a real type are named `[]T`.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::borrow::Cow;
+
+use rayon::prelude::*;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+
+mod follow;
+mod registry;
+
+use registry::Registry;
+
+pub use follow::Followers;
 
 use super::mark::{Reach, SpanLookup, SpanMeta};
 use crate::binary::dwarf::VariableType;
 use crate::runtime::layout::ObjectConsts;
-use crate::runtime::types::{GoType, TypeReader};
+use crate::runtime::types::TypeReader;
 use crate::target::{Memory, MemoryExt};
 
 /// How an object's type was learned.
@@ -47,10 +59,17 @@ pub enum TypeSource {
     Stack,
     /// The object of a finalizer special (the special's pointer type).
     Finalizer,
+    /// A map's runtime structures (header, bucket or group arrays, directory, tables,
+    /// overflow buckets), from a map-typed word.
+    Map,
+    /// A channel's `hchan` and its buffer, from a chan-typed word.
+    Chan,
+    /// A closure object, from a func-typed word.
+    Closure,
 }
 
 impl TypeSource {
-    pub const ALL: [TypeSource; 9] = [
+    pub const ALL: [TypeSource; 12] = [
         TypeSource::Header,
         TypeSource::Large,
         TypeSource::Field,
@@ -60,6 +79,9 @@ impl TypeSource {
         TypeSource::Global,
         TypeSource::Stack,
         TypeSource::Finalizer,
+        TypeSource::Map,
+        TypeSource::Chan,
+        TypeSource::Closure,
     ];
 
     pub fn name(self) -> &'static str {
@@ -73,6 +95,9 @@ impl TypeSource {
             TypeSource::Global => "global",
             TypeSource::Stack => "stack",
             TypeSource::Finalizer => "finalizer",
+            TypeSource::Map => "map",
+            TypeSource::Chan => "chan",
+            TypeSource::Closure => "closure",
         }
     }
 }
@@ -80,11 +105,27 @@ impl TypeSource {
 /// One type objects were found to have.
 #[derive(Debug, Clone)]
 pub struct TypeInfo {
-    /// Descriptor address (0: the "string data" pseudo-type).
+    /// Descriptor address (0: a pseudo-type, see [`Pseudo`]).
     pub addr: u64,
     pub name: String,
     pub size: u64,
     pub ptr_bytes: u64,
+    pub pseudo: Pseudo,
+}
+
+/// Whether a type is a real descriptor or one goheap names itself: string bytes and the
+/// runtime's own structures that have no descriptor in the binary (map headers, directories
+/// and tables, channel headers, closures). A pseudo-type's object is never named `[]T`, and
+/// its span's scan/noscan class is not checked (a channel of pointer-free elements shares a
+/// noscan allocation with its buffer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pseudo {
+    /// A real type descriptor.
+    No,
+    /// One object whose words are read once (`size` covers the words read).
+    One,
+    /// An array object: `size` bytes repeated over the whole object.
+    Each,
 }
 
 /// The name of the pseudo-type of string bytes.
@@ -103,7 +144,13 @@ pub struct ObjectTypes {
     /// Per slot: [`TypeSource`] as u8, bit 7 set when the slot holds several elements.
     slot_how: Vec<u8>,
     /// Objects typed from each source (in [`TypeSource::ALL`] order).
-    pub by_source: [u64; 9],
+    pub by_source: [u64; 12],
+    /// Maps, channels and closures seen whose layout could not be read (their objects stay
+    /// unknown).
+    pub skipped: u64,
+    /// Untyped objects that typed words of two different types pointed at (the first to
+    /// arrive typed it; see [`compute_with`]).
+    pub conflicts: u64,
 }
 
 const MULTI: u8 = 0x80;
@@ -173,6 +220,12 @@ enum Edge {
     Str,
     /// An interface; `true` when it has methods (its first word is an itab).
     Iface(bool),
+    /// A map: the map type.
+    Map(u64),
+    /// A channel: the chan type.
+    Chan(u64),
+    /// A func value (a closure object, or a funcval in read-only data).
+    Func,
 }
 
 /// Edges of one value of a type (offsets within it).
@@ -186,6 +239,16 @@ enum Resolved {
     Slice(Option<u32>),
     Str,
     Iface(bool),
+    /// A pointer to the start of an object of a (pseudo-)type, learned as `how`.
+    To(Option<u32>, TypeSource),
+    /// A Swiss map's `dirPtr`: one group when the `dirLen` word (at `len_at` in the value) is
+    /// 0, else the directory.
+    SwissDir {
+        len_at: u64,
+        group: Option<u32>,
+        dir: Option<u32>,
+    },
+    Func,
 }
 
 /// Bound on the edges collected for one type (a huge array of structs is cut).
@@ -193,29 +256,61 @@ const MAX_EDGES: usize = 1 << 14;
 /// Bound on struct/array nesting followed.
 const MAX_DEPTH: u32 = 32;
 
-struct Typer<'a> {
+/// Objects a worker scans before handing half of its work list to a new task.
+const SPLIT: usize = 2048;
+/// Spans per task of the stored-types pass.
+const SPAN_CHUNK: usize = 512;
+
+/// What every worker reads, and the per-slot table they fill.
+struct Shared<'a> {
     lookup: &'a SpanLookup,
     mem: &'a dyn Memory,
     tr: &'a TypeReader<'a>,
     spans: &'a [SpanMeta],
-    alloc: &'a [u64],
     marks: &'a [u64],
     header_min: u64,
     header_size: u64,
     types_stored: bool,
     tiny_class: u8,
-    out: ObjectTypes,
-    /// Type descriptor address → index in `out.types` (`None`: unreadable or unnamed).
-    index: HashMap<u64, Option<u32>>,
-    /// Edges by type index (filled on first use).
+    followers: Followers<'a>,
+    /// Per slot: type index + 1 (0: unknown), set once (compare-and-swap).
+    slot_type: Vec<AtomicU32>,
+    slot_how: Vec<AtomicU8>,
+    reg: Mutex<Registry<'a>>,
+    /// (objects typed per source, skipped) of finished workers.
+    totals: Mutex<([u64; 12], u64)>,
+    /// A slot two workers found two different types for (the first stays).
+    conflicts: AtomicU64,
+    /// Split-off work lists not yet taken by a thread.
+    queued: AtomicU64,
+}
+
+/// What a worker needs of a type on the hot path.
+#[derive(Debug, Clone, Copy)]
+struct Meta {
+    size: u64,
+    ptr_bytes: u64,
+    pseudo: Pseudo,
+    addr: u64,
+}
+
+/// One propagation task: its work list and its copies of the registry's data.
+struct Worker<'s, 'a> {
+    sh: &'s Shared<'a>,
+    metas: Vec<Option<Meta>>,
     edges: Vec<Option<Edges>>,
+    by_source: [u64; 12],
+    skipped: u64,
     /// Typed objects still to scan: (data start, data bytes, type index).
     work: Vec<(u64, u64, u32)>,
+    /// The slots of the span last scanned: (start, end, bytes), saving a search of the core's
+    /// regions per object.
+    span_bytes: (u64, u64, &'a [u8]),
 }
 
 /// Type every reachable object that can be typed. `globals`: (address, size, DWARF type) of
 /// each global variable typed by DWARF; `roots`: other typed places (stack slots, finalizer
-/// specials).
+/// specials). Maps, channels and closures are not followed (see [`compute_with`]).
 pub fn compute(
     mem: &dyn Memory,
     tr: &TypeReader<'_>,
@@ -224,82 +319,276 @@ pub fn compute(
     globals: &[(u64, u64, VariableType)],
     roots: &[TypedRoot],
 ) -> ObjectTypes {
-    let (spans, alloc, marks) = reach.index();
+    compute_with(
+        mem,
+        tr,
+        consts,
+        reach,
+        globals,
+        roots,
+        &Followers::default(),
+    )
+}
+
+/// [`compute`], following maps, channels and closures as far as `followers` allows.
+///
+/// Parallel (rayon): first the seeds (the stored types in chunks of spans, meanwhile the typed
+/// globals then the typed roots), then their work lists, each task handing half its list to a
+/// new task when it grows long. A slot is typed once (compare-and-swap); the result does not
+/// depend on the schedule except where two typed words disagree about an untyped object
+/// (counted in [`ObjectTypes::conflicts`]; zero on the test cores), where the first to arrive
+/// wins.
+pub fn compute_with(
+    mem: &dyn Memory,
+    tr: &TypeReader<'_>,
+    consts: &ObjectConsts,
+    reach: &Reach,
+    globals: &[(u64, u64, VariableType)],
+    roots: &[TypedRoot],
+    followers: &Followers<'_>,
+) -> ObjectTypes {
+    let (spans, _alloc, marks) = reach.index();
     let slots = spans.last().map_or(0, |s| s.bit + u64::from(s.nelems)) as usize;
-    let mut t = Typer {
+    let string_data = TypeInfo {
+        addr: 0,
+        name: STRING_DATA.to_string(),
+        size: 1,
+        ptr_bytes: 0,
+        pseudo: Pseudo::One,
+    };
+    let sh = Shared {
         lookup: reach.lookup(),
         mem,
         tr,
         spans,
-        alloc,
         marks,
         header_min: consts.min_size_for_malloc_header.unwrap_or(u64::MAX),
         header_size: consts.malloc_header_size,
         types_stored: reach.types_stored(),
         tiny_class: consts.tiny_span_class,
-        out: ObjectTypes {
-            types: vec![TypeInfo {
-                addr: 0,
-                name: STRING_DATA.to_string(),
-                size: 1,
-                ptr_bytes: 0,
-            }],
-            slot_type: vec![0; slots],
-            slot_how: vec![0; slots],
-            by_source: [0; 9],
-        },
-        index: HashMap::new(),
-        edges: Vec::new(),
-        work: Vec::new(),
+        followers: *followers,
+        slot_type: (0..slots).map(|_| AtomicU32::new(0)).collect(),
+        slot_how: (0..slots).map(|_| AtomicU8::new(0)).collect(),
+        reg: Mutex::new(Registry::new(
+            mem,
+            tr,
+            vec![string_data],
+            follow::State::new(followers),
+        )),
+        totals: Mutex::new(([0; 12], 0)),
+        conflicts: AtomicU64::new(0),
+        queued: AtomicU64::new(0),
     };
-    t.stored_types();
-    for &(addr, size, typ) in globals {
-        t.global(addr, size, typ);
+    // Seeds first, as the sequential order had them: the stored types (chunks of spans in
+    // parallel; header slots are never typed otherwise) and, meanwhile, the globals then the
+    // typed roots, whose direct targets are typed before any propagation. Then the work lists
+    // are drained in parallel.
+    let shr = &sh;
+    let (mut lists, seeded) = rayon::join(
+        || {
+            if !shr.types_stored {
+                return Vec::new();
+            }
+            let chunks: Vec<_> = (0..spans.len()).step_by(SPAN_CHUNK).collect();
+            chunks
+                .into_par_iter()
+                .map(|lo| {
+                    let mut w = Worker::new(shr);
+                    w.stored_types(lo..(lo + SPAN_CHUNK).min(spans.len()));
+                    w.finish()
+                })
+                .collect::<Vec<_>>()
+        },
+        || {
+            let mut w = Worker::new(shr);
+            for &(addr, size, typ) in globals {
+                w.global(addr, size, typ);
+            }
+            for &r in roots {
+                w.typed_root(r);
+            }
+            w.finish()
+        },
+    );
+    lists.push(seeded);
+    rayon::scope(|sc| {
+        for list in lists.into_iter().filter(|l| !l.is_empty()) {
+            sc.spawn(move |sc| {
+                let mut w = Worker::new(shr);
+                w.work = list;
+                w.drain(sc);
+            });
+        }
+    });
+    let reg = sh.reg.into_inner().unwrap_or_else(|e| e.into_inner());
+    let (by_source, skipped) = sh.totals.into_inner().unwrap_or_else(|e| e.into_inner());
+    ObjectTypes {
+        types: reg.types,
+        slot_type: sh
+            .slot_type
+            .into_iter()
+            .map(AtomicU32::into_inner)
+            .collect(),
+        slot_how: sh.slot_how.into_iter().map(AtomicU8::into_inner).collect(),
+        by_source,
+        skipped,
+        conflicts: sh.conflicts.into_inner(),
     }
-    for &r in roots {
-        t.typed_root(r);
-    }
-    while let Some((data, size, ti)) = t.work.pop() {
-        t.scan(data, size, ti, None);
-    }
-    t.out
+}
+
+/// Whether a struct type is a bucket map's bucket (`map.bucket[K]V`, `noalg.map.bucket[K]V`).
+fn is_bucket_name(n: &str) -> bool {
+    n.starts_with("map.bucket[") || n.starts_with("noalg.map.bucket[")
 }
 
 fn bit(v: &[u64], b: u64) -> bool {
     v[(b / 64) as usize] >> (b % 64) & 1 == 1
 }
 
-impl Typer<'_> {
-    /// Whether the slot's type is in its malloc header or `largeType`.
-    fn has_stored_type(&self, s: &SpanMeta) -> bool {
-        self.types_stored
-            && s.spanclass & 1 == 0
-            && (s.spanclass >> 1 == 0 || s.elemsize > self.header_min)
+impl<'s, 'a> Worker<'s, 'a> {
+    fn new(sh: &'s Shared<'a>) -> Self {
+        Worker {
+            sh,
+            metas: Vec::new(),
+            edges: Vec::new(),
+            by_source: [0; 12],
+            skipped: 0,
+            work: Vec::new(),
+            span_bytes: (0, 0, &[]),
+        }
     }
 
-    /// Header and `largeType` types of every reachable scan object.
-    fn stored_types(&mut self) {
-        if !self.types_stored {
-            return;
+    /// The `size` bytes at `data`: from the cached span's, else read (heap objects: their
+    /// whole span's slots are read and cached).
+    fn object_bytes(&mut self, data: u64, size: u64) -> Option<Cow<'a, [u8]>> {
+        let end = data.checked_add(size)?;
+        let (lo, hi, b) = self.span_bytes;
+        if lo <= data && end <= hi {
+            let o = (data - lo) as usize;
+            return b.get(o..o + size as usize).map(Cow::Borrowed);
         }
+        let mem = self.sh.mem;
+        if let Some(i) = self.sh.lookup.span(data) {
+            let s = &self.sh.spans[i];
+            let span_end = s.base + s.elemsize * u64::from(s.nelems);
+            if end <= span_end {
+                if let Ok(Cow::Borrowed(all)) = mem.bytes(s.base, (span_end - s.base) as usize) {
+                    self.span_bytes = (s.base, span_end, all);
+                    let o = (data - s.base) as usize;
+                    return all.get(o..o + size as usize).map(Cow::Borrowed);
+                }
+            }
+        }
+        mem.bytes(data, size as usize).ok()
+    }
+
+    /// The registry (a worker that panicked while holding it left it usable).
+    fn reg(&self) -> std::sync::MutexGuard<'s, Registry<'a>> {
+        self.sh.reg.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Scan the work list, handing half of it to a new task when it grows long; then add this
+    /// worker's counts to the totals.
+    fn drain<'sc>(mut self, sc: &rayon::Scope<'sc>)
+    where
+        's: 'sc,
+    {
+        while let Some((data, size, ti)) = self.work.pop() {
+            self.scan(data, size, ti, None);
+            // Only when no half split off earlier waits to be taken: queued halves hold memory
+            // and there is nobody to run them.
+            if self.work.len() >= SPLIT && self.sh.queued.load(Ordering::Relaxed) == 0 {
+                let half = self.work.split_off(self.work.len() / 2);
+                let sh = self.sh;
+                sh.queued.fetch_add(1, Ordering::Relaxed);
+                sc.spawn(move |sc| {
+                    sh.queued.fetch_sub(1, Ordering::Relaxed);
+                    let mut w = Worker::new(sh);
+                    w.work = half;
+                    w.drain(sc);
+                });
+            }
+        }
+        self.finish();
+    }
+
+    /// Add this worker's counts to the totals; what is left to scan.
+    fn finish(mut self) -> Vec<(u64, u64, u32)> {
+        let mut t = self.sh.totals.lock().unwrap_or_else(|e| e.into_inner());
+        for (a, b) in t.0.iter_mut().zip(self.by_source) {
+            *a += b;
+        }
+        t.1 += self.skipped;
+        drop(t);
+        std::mem::take(&mut self.work)
+    }
+
+    /// The hot-path facts of type `ti`.
+    fn meta(&mut self, ti: u32) -> Meta {
+        let i = ti as usize;
+        if let Some(Some(m)) = self.metas.get(i) {
+            return *m;
+        }
+        let reg = self.reg();
+        let t = &reg.types[i];
+        let m = Meta {
+            size: t.size,
+            ptr_bytes: t.ptr_bytes,
+            pseudo: t.pseudo,
+            addr: t.addr,
+        };
+        drop(reg);
+        if self.metas.len() <= i {
+            self.metas.resize(i + 1, None);
+        }
+        self.metas[i] = Some(m);
+        m
+    }
+
+    fn edges_of(&mut self, ti: u32) -> Edges {
+        let i = ti as usize;
+        if let Some(Some(e)) = self.edges.get(i) {
+            return e.clone();
+        }
+        let e = self.reg().edges_of(ti);
+        if self.edges.len() <= i {
+            self.edges.resize(i + 1, None);
+        }
+        self.edges[i] = Some(e.clone());
+        e
+    }
+
+    fn type_index(&mut self, addr: u64) -> Option<u32> {
+        self.reg().type_index(addr)
+    }
+
+    /// Whether the slot's type is in its malloc header or `largeType`.
+    fn has_stored_type(&self, s: &SpanMeta) -> bool {
+        self.sh.types_stored
+            && s.spanclass & 1 == 0
+            && (s.spanclass >> 1 == 0 || s.elemsize > self.sh.header_min)
+    }
+
+    /// Header and `largeType` types of the reachable scan objects of some spans.
+    fn stored_types(&mut self, range: std::ops::Range<usize>) {
+        let sh = self.sh;
         // Consecutive objects mostly share their type: the last header's index is kept.
         let mut last: (u64, Option<u32>) = (0, None);
-        for si in 0..self.spans.len() {
-            let s = self.spans[si].clone();
-            if !self.has_stored_type(&s) {
+        for s in &sh.spans[range] {
+            if !self.has_stored_type(s) {
                 continue;
             }
             for slot in 0..u64::from(s.nelems) {
                 let b = s.bit + slot;
-                if !bit(self.alloc, b) || !bit(self.marks, b) {
+                if !bit(sh.marks, b) {
                     continue;
                 }
                 let start = s.base + slot * s.elemsize;
                 let (typ, data, how) = if s.spanclass >> 1 == 0 {
                     (s.large_type, start, TypeSource::Large)
                 } else {
-                    let h = self.mem.read_ptr(start).unwrap_or(0);
-                    (h, start + self.header_size, TypeSource::Header)
+                    let h = sh.mem.read_ptr(start).unwrap_or(0);
+                    (h, start + sh.header_size, TypeSource::Header)
                 };
                 if typ == 0 {
                     continue;
@@ -311,28 +600,29 @@ impl Typer<'_> {
                     continue;
                 };
                 let size = s.elemsize - (data - start);
-                self.set(b, ti, how, size);
-                self.work.push((data, size, ti));
+                if self.set(b, ti, how, size) {
+                    self.work.push((data, size, ti));
+                }
             }
         }
     }
 
     /// A global of `size` bytes at `addr`: its typed words type what they point at.
     fn global(&mut self, addr: u64, size: u64, typ: VariableType) {
-        let base = self.tr.types_base();
+        let base = self.sh.tr.types_base();
         match typ {
             VariableType::Type(off) => {
                 let Some(ti) = self.type_index(base + off) else {
                     return;
                 };
                 // A global whose symbol size disagrees with its type is skipped.
-                if self.out.types[ti as usize].size == size {
+                if self.meta(ti).size == size {
                     self.scan(addr, size, ti, Some(TypeSource::Global));
                 }
             }
             VariableType::SliceOf(off) => {
                 if size == 24 {
-                    if let Ok(p) = self.mem.read_ptr(addr) {
+                    if let Ok(p) = self.sh.mem.read_ptr(addr) {
                         if let Some(ti) = self.type_index(base + off).filter(|_| p != 0) {
                             self.assign(p, ti, TypeSource::Global, false);
                         }
@@ -347,7 +637,7 @@ impl Typer<'_> {
         match r {
             TypedRoot::Value { addr, typ, how } => {
                 if let Some(ti) = self.type_index(typ) {
-                    let size = self.out.types[ti as usize].size;
+                    let size = self.meta(ti).size;
                     self.scan(addr, size, ti, Some(how));
                 }
             }
@@ -359,131 +649,39 @@ impl Typer<'_> {
         }
     }
 
-    /// Index of the type at `addr` in the output table (read once).
-    fn type_index(&mut self, addr: u64) -> Option<u32> {
-        if let Some(&i) = self.index.get(&addr) {
-            return i;
+    /// Give slot `b` type `ti` unless it has one: whether it was taken.
+    fn set(&mut self, b: u64, ti: u32, how: TypeSource, data_size: u64) -> bool {
+        let m = self.meta(ti);
+        let slot = &self.sh.slot_type[b as usize];
+        if let Err(old) = slot.compare_exchange(0, ti + 1, Ordering::Relaxed, Ordering::Relaxed) {
+            if old != ti + 1 {
+                self.sh.conflicts.fetch_add(1, Ordering::Relaxed);
+            }
+            return false;
         }
-        let i = self.tr.read(addr).ok().and_then(|g: GoType| {
-            let name = g.name?;
-            (g.size > 0).then_some(())?;
-            self.out.types.push(TypeInfo {
-                addr,
-                name,
-                size: g.size,
-                ptr_bytes: g.ptr_bytes,
-            });
-            Some(self.out.types.len() as u32 - 1)
-        });
-        self.index.insert(addr, i);
-        i
-    }
-
-    fn set(&mut self, b: u64, ti: u32, how: TypeSource, data_size: u64) {
-        let size = self.out.types[ti as usize].size.max(1);
-        self.out.slot_type[b as usize] = ti + 1;
-        // String bytes are one pseudo-object whatever their length.
-        let multi = if ti != 0 && data_size / size >= 2 {
+        // String bytes and other pseudo-objects are one object whatever their length.
+        let multi = if m.pseudo == Pseudo::No && data_size / m.size.max(1) >= 2 {
             MULTI
         } else {
             0
         };
-        self.out.slot_how[b as usize] = how as u8 | multi;
-        self.out.by_source[how as usize] += 1;
-    }
-
-    /// The typed edges of one value of the type at `addr`.
-    fn edges_of(&mut self, ti: u32) -> Edges {
-        let i = ti as usize;
-        if let Some(Some(e)) = self.edges.get(i) {
-            return e.clone();
-        }
-        let mut raw = Vec::new();
-        self.collect(self.out.types[i].addr, 0, 0, &mut raw);
-        let out: Vec<_> = raw
-            .into_iter()
-            .map(|(off, e)| {
-                let r = match e {
-                    Edge::Ptr(t) => Resolved::Ptr(self.type_index(t)),
-                    Edge::Slice(t) => Resolved::Slice(self.type_index(t)),
-                    Edge::Str => Resolved::Str,
-                    Edge::Iface(m) => Resolved::Iface(m),
-                };
-                (off, r)
-            })
-            .collect();
-        let e = Arc::new(out);
-        if self.edges.len() <= i {
-            self.edges.resize(i + 1, None);
-        }
-        self.edges[i] = Some(e.clone());
-        e
-    }
-
-    fn collect(&self, addr: u64, base: u64, depth: u32, out: &mut Vec<(u64, Edge)>) {
-        if depth > MAX_DEPTH || out.len() >= MAX_EDGES {
-            return;
-        }
-        let Ok(t) = self.tr.read(addr) else { return };
-        if t.ptr_bytes == 0 {
-            return;
-        }
-        match t.kind {
-            "ptr" => {
-                if let Ok(e) = self.tr.elem(&t) {
-                    out.push((base, Edge::Ptr(e)));
-                }
-            }
-            "slice" => {
-                if let Ok(e) = self.tr.elem(&t) {
-                    out.push((base, Edge::Slice(e)));
-                }
-            }
-            "string" => out.push((base, Edge::Str)),
-            "interface" => {
-                if let Ok(m) = self.tr.iface_has_methods(&t) {
-                    out.push((base, Edge::Iface(m)));
-                }
-            }
-            "struct" => {
-                for f in self.tr.struct_fields(&t).unwrap_or_default() {
-                    self.collect(f.typ, base + f.offset, depth + 1, out);
-                }
-            }
-            "array" => {
-                let Ok((elem, len)) = self.tr.array(&t) else {
-                    return;
-                };
-                let Ok(et) = self.tr.read(elem) else { return };
-                if et.ptr_bytes == 0 || et.size == 0 {
-                    return;
-                }
-                for i in 0..len {
-                    if out.len() >= MAX_EDGES {
-                        return;
-                    }
-                    self.collect(elem, base + i * et.size, depth + 1, out);
-                }
-            }
-            // Maps, channels, functions (closures), unsafe pointers: not followed yet.
-            _ => {}
-        }
+        self.sh.slot_how[b as usize].store(how as u8 | multi, Ordering::Relaxed);
+        self.by_source[how as usize] += 1;
+        true
     }
 
     /// Follow the typed words of an object (or global: `via`) holding `T`s from `data` over
     /// `size` bytes.
     fn scan(&mut self, data: u64, size: u64, ti: u32, via: Option<TypeSource>) {
-        let info = &self.out.types[ti as usize];
-        let (tsize, ptr_bytes, taddr) = (info.size, info.ptr_bytes, info.addr);
-        if ptr_bytes == 0 || taddr == 0 {
+        let m = self.meta(ti);
+        if m.ptr_bytes == 0 || (m.addr == 0 && m.pseudo == Pseudo::No) {
             return;
         }
         let edges = self.edges_of(ti);
         if edges.is_empty() {
             return;
         }
-        let mem = self.mem;
-        let Ok(obj) = mem.bytes(data, size as usize) else {
+        let Some(obj) = self.object_bytes(data, size) else {
             return;
         };
         let word = |o: u64| -> Option<u64> {
@@ -491,7 +689,12 @@ impl Typer<'_> {
             obj.get(o..o + 8)
                 .map(|w| u64::from_le_bytes(w.try_into().unwrap()))
         };
-        let n = size / tsize;
+        let tsize = m.size;
+        let n = if m.pseudo == Pseudo::One {
+            1
+        } else {
+            size / tsize
+        };
         for e in 0..n {
             for &(off, edge) in edges.iter() {
                 let at = e * tsize + off;
@@ -523,6 +726,24 @@ impl Typer<'_> {
                             self.iface_value(t, data_word, via.unwrap_or(TypeSource::Iface));
                         }
                     }
+                    Resolved::To(Some(t), how) => self.assign(v, t, via.unwrap_or(how), true),
+                    Resolved::To(None, _) => self.skipped += 1,
+                    Resolved::SwissDir { len_at, group, dir } => {
+                        let len = word(e * tsize + len_at).unwrap_or(0);
+                        match if len == 0 { group } else { dir } {
+                            // A directory above 512 B carries its own (header) type: its
+                            // tables are still followed as this map's.
+                            Some(t) if len > 0 && self.stored_slot(v).is_some() => {
+                                // At most the rest of the slot (`dirLen` is read from the core).
+                                let room = self.stored_slot(v).unwrap_or(0);
+                                let n = len.saturating_mul(8).min(room);
+                                self.scan(v, n, t, Some(TypeSource::Map))
+                            }
+                            Some(t) => self.assign(v, t, via.unwrap_or(TypeSource::Map), true),
+                            None => self.skipped += 1,
+                        }
+                    }
+                    Resolved::Func => self.func_value(v, via.unwrap_or(TypeSource::Closure)),
                 }
             }
         }
@@ -531,73 +752,104 @@ impl Typer<'_> {
     /// The dynamic type of an interface from its first word: a type (`interface {}`) or an
     /// itab (an interface with methods; itabs may lie among the type descriptors).
     fn iface_type(&self, w0: u64, methods: bool) -> Option<u64> {
+        let tr = self.sh.tr;
         if !methods {
-            return self.tr.in_module(w0).then_some(w0);
+            return tr.in_module(w0).then_some(w0);
         }
-        let t = self.mem.read_ptr(w0.checked_add(8)?).ok()?;
-        self.tr.in_module(t).then_some(t)
+        let t = self.sh.mem.read_ptr(w0.checked_add(8)?).ok()?;
+        tr.in_module(t).then_some(t)
     }
 
-    /// An interface's data word, the dynamic type being `typ`.
+    /// An interface's data word, the dynamic type being `typ`: what it types, resolved under
+    /// the registry's lock, then assigned.
     fn iface_value(&mut self, typ: u64, data: u64, how: TypeSource) {
-        let Ok(t) = self.tr.read(typ) else { return };
-        match t.kind {
-            // Stored directly in the data word: a pointer to its element.
-            "ptr" => {
-                if let Some(e) = self.tr.elem(&t).ok().and_then(|e| self.type_index(e)) {
-                    self.assign(data, e, how, true);
-                }
-            }
-            // Direct pointer-shaped values whose pointee has no known type.
-            "map" | "chan" | "func" | "unsafe.Pointer" => {}
-            // A one-pointer struct or array is stored directly too: ambiguous, skipped.
-            "struct" | "array" if t.size == 8 && t.ptr_bytes == 8 => {}
-            _ => {
-                if let Some(ti) = self.type_index(typ) {
-                    self.assign(data, ti, how, true);
-                }
-            }
+        if self.untyped_slot(data).is_none() {
+            return;
         }
+        let tr = self.sh.tr;
+        let Ok(t) = tr.read(typ) else { return };
+        let target = match t.kind {
+            // Stored directly in the data word: a pointer to its element.
+            "ptr" => tr
+                .elem(&t)
+                .ok()
+                .and_then(|e| self.type_index(e))
+                .map(|e| (e, how)),
+            // Maps, channels and funcs are stored directly: the word is the pointer.
+            "map" => match self.reg().map_edge(typ) {
+                Resolved::To(Some(t), _) => Some((t, TypeSource::Map)),
+                _ => None,
+            },
+            "chan" => self.reg().chan_header(typ).map(|t| (t, TypeSource::Chan)),
+            "func" => {
+                self.func_value(data, TypeSource::Closure);
+                None
+            }
+            "unsafe.Pointer" => None,
+            // A one-pointer struct or array is stored directly too: ambiguous, skipped.
+            "struct" | "array" if t.size == 8 && t.ptr_bytes == 8 => None,
+            _ => self.type_index(typ).map(|t| (t, how)),
+        };
+        if let Some((t, how)) = target {
+            self.assign(data, t, how, true);
+        }
+    }
+
+    /// When `v` points into a slot whose type the runtime stores: the bytes from `v` to the
+    /// slot's end.
+    fn stored_slot(&self, v: u64) -> Option<u64> {
+        let sh = self.sh;
+        let s = &sh.spans[sh.lookup.span(v)?];
+        if !self.has_stored_type(s) {
+            return None;
+        }
+        let slot = v.checked_sub(s.base)? / s.elemsize;
+        (slot < u64::from(s.nelems)).then(|| s.base + (slot + 1) * s.elemsize - v)
+    }
+
+    /// The span index and slot bit of the reachable, not yet typed object `v` points into.
+    fn untyped_slot(&self, v: u64) -> Option<(usize, u64)> {
+        let sh = self.sh;
+        let i = sh.lookup.span(v)?;
+        let s = &sh.spans[i];
+        let slot = v.checked_sub(s.base)? / s.elemsize;
+        if slot >= u64::from(s.nelems) {
+            return None;
+        }
+        // Most pointers lead to objects typed already: that is checked first. Marked slots are
+        // allocated ones.
+        let b = s.bit + slot;
+        (sh.slot_type[b as usize].load(Ordering::Relaxed) == 0 && bit(sh.marks, b))
+            .then_some((i, b))
     }
 
     /// Type the reachable object `v` points into as the type with index `ti`
     /// ([`STRING_DATA_INDEX`]: string data), when that is consistent with the slot and the
     /// object has no type yet.
     fn assign(&mut self, v: u64, ti: u32, how: TypeSource, exact: bool) {
-        let spans = self.spans;
-        let Some(i) = self.lookup.span(v) else {
+        let Some((i, b)) = self.untyped_slot(v) else {
             return;
         };
-        let s = &spans[i];
-        let slot = (v - s.base) / s.elemsize;
-        if slot >= u64::from(s.nelems) {
-            return;
-        }
-        let b = s.bit + slot;
-        if !bit(self.alloc, b) || !bit(self.marks, b) || self.out.slot_type[b as usize] != 0 {
-            return;
-        }
-        if self.has_stored_type(s) {
-            return;
-        }
+        let s = &self.sh.spans[i];
+        let slot = b - s.bit;
         let start = s.base + slot * s.elemsize;
-        let info = &self.out.types[ti as usize];
-        // The tiny class's 16-byte slots are either tiny blocks (several objects under 16
-        // bytes) or whole 16-byte pointer-free objects: only a type filling the slot is sure.
-        if s.spanclass == self.tiny_class && info.size != s.elemsize {
+        let info = self.meta(ti);
+        // The tiny span class packs several small noscan objects in one block, but an object
+        // that fills the slot from its start is alone in it (tiny allocations are smaller).
+        let fills = info.size == s.elemsize && v == start;
+        if (s.spanclass == self.sh.tiny_class && !fills) || self.has_stored_type(s) {
             return;
         }
         let scan = s.spanclass & 1 == 0;
-        if info.size > s.elemsize || (info.ptr_bytes > 0) != scan {
+        if info.size > s.elemsize || (info.pseudo == Pseudo::No && (info.ptr_bytes > 0) != scan) {
             return;
         }
         let off = v - start;
         if (exact && off != 0) || !off.is_multiple_of(info.size) {
             return;
         }
-        let (elemsize, has_ptrs) = (s.elemsize, info.ptr_bytes > 0);
-        self.set(b, ti, how, elemsize);
-        if has_ptrs {
+        let elemsize = s.elemsize;
+        if self.set(b, ti, how, elemsize) && info.ptr_bytes > 0 {
             self.work.push((start, elemsize, ti));
         }
     }
@@ -614,6 +866,7 @@ mod tests {
             name: "main.node".into(),
             size: 48,
             ptr_bytes: 8,
+            pseudo: Pseudo::No,
         };
         assert_eq!(display_name(&t, false), "main.node");
         assert_eq!(display_name(&t, true), "[]main.node");

@@ -283,6 +283,49 @@ impl DwarfIndex {
         None
     }
 
+    /// The captured variables of every closure function (Go 1.23+ emits
+    /// `DW_AT_go_closure_offset` on them): (link-time entry PC, offset in the closure object,
+    /// type), sorted by entry PC then offset. A variable captured by reference is stored as a
+    /// pointer and named `&x` with a pointer type, so the type is always the slot's own.
+    pub fn closure_vars(&self) -> Vec<(u64, u64, VariableType)> {
+        let mut out = Vec::new();
+        for (ui, unit) in self.units.iter().enumerate() {
+            let mut cursor = unit.entries();
+            let mut func: Option<u64> = None;
+            while let Ok(Some(entry)) = cursor.next_dfs() {
+                match (entry.depth(), entry.tag()) {
+                    (1, gimli::DW_TAG_subprogram) => {
+                        // DWARF 5 (Go 1.25+) gives an index into .debug_addr.
+                        func = entry
+                            .attr_value(gimli::DW_AT_low_pc)
+                            .and_then(|v| self.dwarf.attr_address(unit, v).ok().flatten());
+                    }
+                    (1, _) => func = None,
+                    (_, gimli::DW_TAG_variable | gimli::DW_TAG_formal_parameter) => {
+                        let (Some(pc), Some(off)) = (
+                            func,
+                            entry
+                                .attr_value(DW_AT_GO_CLOSURE_OFFSET)
+                                .and_then(|v| v.udata_value()),
+                        ) else {
+                            continue;
+                        };
+                        let ty = self
+                            .type_ref(ui, entry.attr_value(gimli::DW_AT_type))
+                            .and_then(|r| self.variable_type(r));
+                        if let Some(t) = ty {
+                            out.push((pc, off, t));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        out.sort_by_key(|v| (v.0, v.1));
+        out.dedup_by_key(|v| (v.0, v.1));
+        out
+    }
+
     /// True if a type of this name exists.
     pub fn has_type(&self, name: &str) -> bool {
         self.types.contains_key(name)
@@ -405,6 +448,8 @@ const DW_AT_GO_RUNTIME_TYPE: gimli::DwAt = gimli::DwAt(0x2904);
 const DW_AT_GO_KIND: gimli::DwAt = gimli::DwAt(0x2900);
 const DW_AT_GO_ELEM: gimli::DwAt = gimli::DwAt(0x2902);
 const GO_KIND_SLICE: u64 = 23;
+/// Go 1.23+'s `DW_AT_go_closure_offset`: a captured variable's offset in its closure object.
+const DW_AT_GO_CLOSURE_OFFSET: gimli::DwAt = gimli::DwAt(0x2907);
 
 /// The type of a global variable, as offsets from the module's type-descriptor base.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

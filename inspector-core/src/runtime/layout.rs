@@ -1139,3 +1139,112 @@ impl RootLayouts {
         })
     }
 }
+
+/// How a map value is laid out: the map type descriptor's field leading to its bucket or group
+/// type, and the runtime structures a map word points at.
+#[derive(Debug, Clone)]
+pub enum MapLayout {
+    /// Bucket maps (Go ≤ 1.23; 1.24–1.25 with `GOEXPERIMENT=noswissmap`): `runtime.hmap`,
+    /// `runtime.mapextra`; the map type is `abi.MapType` (≤ 1.23) or `abi.OldMapType`.
+    Buckets {
+        /// `MapType.Bucket`: the bucket type (`map.bucket[K]V`).
+        maptype_bucket: Field,
+        hmap_size: u64,
+        buckets: Field,
+        oldbuckets: Field,
+        extra: Field,
+        mapextra_size: u64,
+        overflow: Field,
+        oldoverflow: Field,
+    },
+    /// Swiss tables (Go 1.24+): `internal/runtime/maps.Map`, `.table`, `.groupsReference`;
+    /// the map type is `abi.SwissMapType` (1.24–1.25) or `abi.MapType` (1.26+).
+    Swiss {
+        /// `MapType.Group`: the group type (`map.group[K]V`).
+        maptype_group: Field,
+        map_size: u64,
+        dir_ptr: Field,
+        dir_len: Field,
+        table_size: u64,
+        /// `table.groups.data`, from the start of the table.
+        groups_data: Field,
+    },
+}
+
+/// `runtime.hchan` and `abi.ChanType`.
+#[derive(Debug, Clone)]
+pub struct ChanLayout {
+    pub chantype_elem: Field,
+    pub hchan_size: u64,
+    pub buf: Field,
+}
+
+/// What type propagation reads to follow maps and channels; each part is `None` when the
+/// binary's DWARF lacks one of its items (such maps or channels are then not followed).
+#[derive(Debug, Clone, Default)]
+pub struct ContainerLayouts {
+    pub map: Option<MapLayout>,
+    pub chan: Option<ChanLayout>,
+}
+
+impl ContainerLayouts {
+    /// Resolve against `dwarf`: bucket maps when `runtime.hmap` is present, else Swiss
+    /// tables when `internal/runtime/maps.Map` is.
+    pub fn resolve(dwarf: &DwarfIndex, version: GoVersion) -> ContainerLayouts {
+        let r = Resolver::new(dwarf, version);
+        // The map type descriptor: the one of these names that has the wanted field.
+        let maptype = |field: &str| {
+            [
+                "internal/abi.MapType",
+                "internal/abi.OldMapType",
+                "internal/abi.SwissMapType",
+            ]
+            .into_iter()
+            .find_map(|t| r.field_opt(t, field))
+        };
+        let buckets = || -> Option<MapLayout> {
+            const H: &str = "runtime.hmap";
+            const X: &str = "runtime.mapextra";
+            Some(MapLayout::Buckets {
+                maptype_bucket: maptype("Bucket")?,
+                hmap_size: r.size(H).ok()?,
+                buckets: r.field_opt(H, "buckets")?,
+                oldbuckets: r.field_opt(H, "oldbuckets")?,
+                extra: r.field_opt(H, "extra")?,
+                mapextra_size: r.size(X).ok()?,
+                overflow: r.field_opt(X, "overflow")?,
+                oldoverflow: r.field_opt(X, "oldoverflow")?,
+            })
+        };
+        let swiss = || -> Option<MapLayout> {
+            const M: &str = "internal/runtime/maps.Map";
+            const T: &str = "internal/runtime/maps.table";
+            let groups = r.field_opt(T, "groups")?;
+            let data = r.field_opt("internal/runtime/maps.groupsReference", "data")?;
+            Some(MapLayout::Swiss {
+                maptype_group: maptype("Group")?,
+                map_size: r.size(M).ok()?,
+                dir_ptr: r.field_opt(M, "dirPtr")?,
+                dir_len: r.field_opt(M, "dirLen")?,
+                table_size: r.size(T).ok()?,
+                groups_data: Field {
+                    offset: groups.offset + data.offset,
+                    size: 8,
+                },
+            })
+        };
+        let map = if dwarf.has_type("runtime.hmap") {
+            buckets()
+        } else {
+            swiss()
+        };
+        let chan = (|| {
+            Some(ChanLayout {
+                chantype_elem: r.field_opt("internal/abi.ChanType", "Elem")?,
+                hchan_size: r.size("runtime.hchan").ok()?,
+                buf: r.field_opt("runtime.hchan", "buf")?,
+            })
+        })();
+        ContainerLayouts { map, chan }
+    }
+}
