@@ -164,7 +164,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         help: "Lists the reachable objects whose type, named as `histogram` names it, matches \
                -type REGEX (a regular expression, unanchored; all reachable objects without \
                it): address, slot bytes, how the type was learned (header, large, global, \
-               field, slice, string, iface, stack, finalizer; `-` for unknown) and type, \
+               field, slice, string, iface, stack, finalizer, map, chan, closure; `-` for \
+               unknown) and type, \
                largest first, then by address, followed by how many objects and bytes match. \
                Objects of unknown type are selected by their histogram row name \
                (`objects -type 'unknown \\(class 5,'`). The address is where Go pointers to \
