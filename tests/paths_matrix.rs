@@ -15,6 +15,9 @@
 //! - the `tshared` that 3 `holder`s point at (`shared_addr`): bss root `main.holders`, the
 //!   `[]*main.holder` array, a `main.holder` (field `.p`), the object: 3 steps; `-all 3` gives
 //!   3 paths, one through each holder; its referrers are exactly the 3 holders at offset 0;
+//! - objects held in `ptrMap`, `smallMap`, `ptrChan`'s buffer, `closures` and `shapes`: the
+//!   global is the root and the target has its type (a closure's captured object: reached
+//!   through the closure, a `func …` object);
 //! - a dropped object (`garbage_addr`): garbage, no path, no referrer (exit status 0: it is an
 //!   answer); an address outside the heap is an error (exit status 1).
 //!
@@ -89,6 +92,12 @@ fn check_variant(variant: &str, case: &Path, h: &Value, failures: &mut Vec<Strin
         format!("referrers {}", a("global_addr")),
         format!("paths {}", a("garbage_addr")),
         format!("referrers {}", a("garbage_addr")),
+        format!("paths {}", a("mkey_addr")),
+        format!("paths {}", a("mval_addr")),
+        format!("paths {}", a("msmall_addr")),
+        format!("paths {}", a("cval_addr")),
+        format!("paths {}", a("cclo_addr")),
+        format!("paths {}", a("shape_addr")),
     ];
     let cmd_refs: Vec<&str> = cmds.iter().map(String::as_str).collect();
     let out = goheap_json(&case.join("exe"), &case.join("core"), &cmd_refs);
@@ -247,6 +256,49 @@ fn check_variant(variant: &str, case: &Path, h: &Value, failures: &mut Vec<Strin
         || u(&refs[0]["offset"]) != 500 * 8
     {
         fail(format!("{}: {}", cmds[8], d(8)));
+    }
+    // Objects kept in maps, a channel's buffer, closures and interfaces: the global holding
+    // the container is the root, the target typed as the histogram types it (the steps
+    // between depend on the map implementation of the version).
+    let held = [
+        (11, "main.ptrMap", "main.mkey"),
+        (12, "main.ptrMap", "main.mval"),
+        (13, "main.smallMap", "main.msmall"),
+        (14, "main.ptrChan", "main.cval"),
+        (15, "main.closures", ""),
+        (16, "main.shapes", "main.tshape"),
+    ];
+    for (i, root, ty) in held {
+        let ok = first_path(d(i)).is_some_and(|(k, n, _, st)| {
+            k == "bss" && n == root && (ty.is_empty() || st.last().is_some_and(|s| s["type"] == ty))
+        });
+        if !ok {
+            fail(format!(
+                "{}: want root bss {root}, target {ty}: {}",
+                cmds[i],
+                d(i)
+            ));
+        }
+    }
+    // A closure's captured pointer: through the closure object (its type is
+    // heapgraph_matrix's to check).
+    let via_closure = first_path(d(15)).is_some_and(|(_, _, _, st)| {
+        st.len() == 3
+            && st[1]["type"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("func "))
+    });
+    if !via_closure {
+        fail(format!("{}: not through a closure: {}", cmds[15], d(15)));
+    }
+    // Stack- and finalizer-held objects are typed too (from the frame's variables, the
+    // finalizer's pointer type).
+    if types(2) != ["main.snode"] || types(4) != ["main.fnode", "main.snode"] {
+        fail(format!(
+            "stack/finalizer paths typed {:?} {:?}",
+            types(2),
+            types(4)
+        ));
     }
     // Garbage: no path, no referrer.
     for i in [9, 10] {
