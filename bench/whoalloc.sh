@@ -54,11 +54,17 @@ for dir in "$big" "$mp"; do
 	echo "== $dir/core ($(du -h --apparent-size "$dir/core" | cut -f1))"
 	WHOALLOC_BENCH_ADDRS=$out/addrs "$bench" "$dir/exe" "$dir/core" "$n"
 	# Through the CLI, text output rendered (field view, hex dump, ...): 200 commands and 1.
-	head -n 200 "$out/addrs" | sed 's/^/whoalloc /' >"$out/cmds"
+	# -nograph: without the heap graph (reachability, learned type, referrers), which the
+	# first plain whoalloc of a session builds (timed once below; bench/heapgraph.sh and
+	# bench/paths.sh time its parts).
+	head -n 200 "$out/addrs" | sed 's/^/whoalloc -nograph /' >"$out/cmds"
 	head -n 1 "$out/cmds" >"$out/cmd1"
 	t1=$(best3 "$goheap" --batch -x "$out/cmd1" core "$dir/exe" "$dir/core")
 	t200=$(best3 "$goheap" --batch -x "$out/cmds" core "$dir/exe" "$dir/core")
-	echo "goheap --batch with 1 whoalloc: ${t1} s; with 200: ${t200} s (open included, best of 3)"
+	echo "goheap --batch with 1 whoalloc -nograph: ${t1} s; with 200: ${t200} s (open included, best of 3)"
+	head -n 1 "$out/addrs" | sed 's/^/whoalloc /' >"$out/cmdg"
+	tg=$( { /usr/bin/env time -f %e "$goheap" --batch -x "$out/cmdg" core "$dir/exe" "$dir/core" >/dev/null; } 2>&1 | tail -n1)
+	echo "goheap --batch with 1 whoalloc (builds the heap graph and referrers): ${tg} s (one run)"
 	t=$(best3 "$goheap" --batch -ex "profile -o $out/p.pb.gz" core "$dir/exe" "$dir/core")
 	echo "goheap --batch -ex 'profile -o FILE': ${t} s (open included, best of 3)"
 done

@@ -173,7 +173,7 @@ fn check_object(label: &str, mode: &str, minor: u32, o: &Value, w: &Value) {
         );
         assert_eq!(w["type_source"], "none", "{l}");
         assert!(
-            s(&w["type_note"]).contains("type unknown until reachability"),
+            s(&w["type_note"]).contains("the runtime stores no type"),
             "{l}: {}",
             w["type_note"]
         );

@@ -110,7 +110,7 @@ pub enum NoType {
 
 impl NoType {
     pub fn message(&self) -> String {
-        const GRAPH: &str = "type unknown until reachability (the heap-graph issue)";
+        const GRAPH: &str = "the runtime stores no type (the heap graph learns it by reachability)";
         match self {
             NoType::Go121 => format!(
                 "{GRAPH}: this runtime stores no object types, only pointer bits (Go 1.21, or \
