@@ -10,7 +10,7 @@
 //! | `map.group[K]V` (`[]…` for an array) | a small map's group, a table's groups, real descriptor `MapType.Group` | the descriptor |
 //! | `map.dir[K]V`, `map.table[K]V` | the directory (`dirLen` `*table`s), `maps.table` | DWARF |
 //! | `chan.hdr[E]` | `runtime.hchan` (its `buf`, when a separate object, holds `E`s) | DWARF |
-//! | `func F` | a closure object of function `F` (pclntab name) | DWARF closure offsets |
+//! | `func F` | a closure object of function `F` (pclntab name) | DWARF closure offsets, else the descriptor the code allocates it with (amd64) |
 //!
 //! Keys and values are typed through the real bucket and group descriptors (indirect keys and
 //! elements are `*K`/`*V` slots there). A bucket's `overflow` word types the next bucket.
@@ -21,15 +21,18 @@
 //! type (a variable captured by reference is the `&x` of pointer type). Where DWARF gives a
 //! closure function no offsets (all of Go 1.21–1.22), its closures are typed by the struct's
 //! own descriptor, found in the amd64 code that makes them ([`closure_sites`]): each
-//! RIP-relative `lea` of the function's entry (the text is scanned once, on the first closure
-//! met) is a candidate site; the nearest RIP-relative `lea` within 64 bytes before it that
+//! RIP-relative `lea` of the function's entry (the text is scanned once, on the first such
+//! closure met) is a candidate site; the nearest RIP-relative `lea` within 64 bytes before it that
 //! targets the module's type range and is followed by a call to `runtime.newobject` (or a
 //! `runtime.mallocgc…` variant) names the descriptor. It must be a struct of first field
 //! `F uintptr` at offset 0 (misaligned matches fail this); every site must agree on it (none
 //! validating, or two descriptors, leave the captures unknown, counted in
 //! [`ObjectTypes::closures_uncaptured`](super::ObjectTypes)); each object must fit its
 //! slot and its span's scan/noscan class must match the descriptor's pointers. The object is
-//! still named `func F`; its words are typed by the descriptor's fields. Method values
+//! still named `func F`; its words are typed by the descriptor's fields. On the Go 1.23–1.27
+//! test cores the descriptors agree with DWARF on every slot DWARF describes and add one it
+//! omits (a generic closure's dictionary pointer, into read-only data); DWARF stays first
+//! where it has offsets. Method values
 //! (`-fm`, `struct { F uintptr; R T }`) are named and typed the same way; func values in
 //! read-only data (top-level functions) are not heap objects and are skipped.
 
