@@ -115,6 +115,12 @@ impl HeapGraph {
                 pclntab: s.exe.pclntab(),
                 dwarf: Some(dwarf),
                 bias: s.rt.bias,
+                // Where closures are made is read from amd64 code only.
+                text: if s.exe.machine == object::elf::EM_X86_64.0 {
+                    objects.module.text
+                } else {
+                    (0, 0)
+                },
             },
         );
         let histogram = Histogram::compute(&reach, &types);

@@ -30,6 +30,7 @@ use rayon::prelude::*;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
+mod closure_sites;
 mod follow;
 mod registry;
 
@@ -151,6 +152,9 @@ pub struct ObjectTypes {
     /// Untyped objects that typed words of two different types pointed at (the first to
     /// arrive typed it; see [`compute_with`]).
     pub conflicts: u64,
+    /// Closure functions whose captured variables stay unknown (no DWARF offsets and no
+    /// creation site in the code validates, or two disagree; see the `follow` submodule).
+    pub closures_uncaptured: u64,
 }
 
 const MULTI: u8 = 0x80;
@@ -433,6 +437,7 @@ pub fn compute_with(
         by_source,
         skipped,
         conflicts: sh.conflicts.into_inner(),
+        closures_uncaptured: reg.follow.uncaptured,
     }
 }
 

@@ -10,7 +10,7 @@
 //! | `map.group[K]V` (`[]…` for an array) | a small map's group, a table's groups, real descriptor `MapType.Group` | the descriptor |
 //! | `map.dir[K]V`, `map.table[K]V` | the directory (`dirLen` `*table`s), `maps.table` | DWARF |
 //! | `chan.hdr[E]` | `runtime.hchan` (its `buf`, when a separate object, holds `E`s) | DWARF |
-//! | `func F` | a closure object of function `F` (pclntab name) | DWARF closure offsets |
+//! | `func F` | a closure object of function `F` (pclntab name) | DWARF closure offsets, else the descriptor the code allocates it with (amd64) |
 //!
 //! Keys and values are typed through the real bucket and group descriptors (indirect keys and
 //! elements are `*K`/`*V` slots there). A bucket's `overflow` word types the next bucket.
@@ -18,19 +18,34 @@
 //! Closures: the object is `struct { F uintptr; captured... }`, each captured variable by value
 //! (`T`) or by reference (`*T`), laid out by the compiler's `ClosureStructIter`. Go 1.23+ give
 //! each captured variable of the closure function a `DW_AT_go_closure_offset`, with the slot's
-//! type (a variable captured by reference is the `&x` of pointer type). Go 1.21–1.22 emit no
-//! offsets: their closures are named but what they capture stays unknown (no guessing).
-//! Method values (`-fm`) are named the same way; func values in read-only data (top-level
-//! functions) are not heap objects and are skipped.
+//! type (a variable captured by reference is the `&x` of pointer type). Where DWARF gives a
+//! closure function no offsets (all of Go 1.21–1.22), its closures are typed by the struct's
+//! own descriptor, found in the amd64 code that makes them ([`closure_sites`]): each
+//! RIP-relative `lea` of the function's entry (the text is scanned once, on the first such
+//! closure met) is a candidate site; the nearest RIP-relative `lea` within 64 bytes before it that
+//! targets the module's type range and is followed by a call to `runtime.newobject` (or a
+//! `runtime.mallocgc…` variant) names the descriptor. It must be a struct of first field
+//! `F uintptr` at offset 0 (misaligned matches fail this); every site must agree on it (none
+//! validating, or two descriptors, leave the captures unknown, counted in
+//! [`ObjectTypes::closures_uncaptured`](super::ObjectTypes)); each object must fit its
+//! slot and its span's scan/noscan class must match the descriptor's pointers. The object is
+//! still named `func F`; its words are typed by the descriptor's fields. On the Go 1.23–1.27
+//! test cores the descriptors agree with DWARF on every slot DWARF describes and add one it
+//! omits (a generic closure's dictionary pointer, into read-only data); DWARF stays first
+//! where it has offsets. Method values
+//! (`-fm`, `struct { F uintptr; R T }`) are named and typed the same way; func values in
+//! read-only data (top-level functions) are not heap objects and are skipped.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::closure_sites;
 use super::registry::Registry;
 use super::{Edge, Pseudo, Resolved, TypeInfo, TypeSource, Worker};
 use crate::binary::dwarf::{DwarfIndex, VariableType};
 use crate::binary::pclntab::Pclntab;
 use crate::runtime::layout::{ContainerLayouts, MapLayout};
+use crate::runtime::types::TypeReader;
 use crate::target::MemoryExt;
 
 /// What following maps, channels and closures needs; a missing part leaves those objects
@@ -44,7 +59,14 @@ pub struct Followers<'a> {
     pub dwarf: Option<&'a DwarfIndex>,
     /// Load bias: runtime address − link-time address (PIE).
     pub bias: u64,
+    /// The module's text (runtime addresses), scanned for where closures are made when DWARF
+    /// has no closure offsets; amd64 only (empty: not scanned).
+    pub text: (u64, u64),
 }
+
+/// A closure function's pseudo-type, and whether its captures came from a descriptor with
+/// (`Some(true)`) or without pointers: its objects' span class must match.
+type ClosureType = Option<(u32, Option<bool>)>;
 
 /// Pseudo-types made so far.
 pub(super) struct State<'a> {
@@ -54,9 +76,13 @@ pub(super) struct State<'a> {
     /// By chan type descriptor.
     chans: HashMap<u64, Option<u32>>,
     /// By function entry (link-time).
-    closures: HashMap<u64, Option<u32>>,
+    closures: HashMap<u64, ClosureType>,
     /// Captured variables by closure entry (link-time), read from DWARF on first use.
     closure_vars: Option<HashMap<u64, Vec<(u64, VariableType)>>>,
+    /// RIP-relative `lea`s into the text: (target, address), scanned on first use.
+    text_leas: Option<Vec<(u64, u64)>>,
+    /// Closure functions whose captures stay unknown.
+    pub(super) uncaptured: u64,
 }
 
 impl<'a> State<'a> {
@@ -67,6 +93,8 @@ impl<'a> State<'a> {
             chans: HashMap::new(),
             closures: HashMap::new(),
             closure_vars: None,
+            text_leas: None,
+            uncaptured: 0,
         }
     }
 }
@@ -224,7 +252,7 @@ impl Registry<'_> {
     }
 
     /// The closure pseudo-type of the function at `entry` (link-time), named `name()`.
-    pub(super) fn closure(&mut self, entry: u64, name: impl FnOnce() -> String) -> Option<u32> {
+    pub(super) fn closure(&mut self, entry: u64, name: impl FnOnce() -> String) -> ClosureType {
         if let Some(&t) = self.follow.closures.get(&entry) {
             return t;
         }
@@ -233,8 +261,9 @@ impl Registry<'_> {
         t
     }
 
-    /// The pseudo-type of closures of the function at `entry` (link-time).
-    fn closure_type(&mut self, entry: u64, name: String) -> Option<u32> {
+    /// The pseudo-type of closures of the function at `entry` (link-time): captures from
+    /// DWARF, else from the descriptor the code making them allocates them with.
+    fn closure_type(&mut self, entry: u64, name: String) -> ClosureType {
         if self.follow.closure_vars.is_none() {
             let mut m: HashMap<u64, Vec<(u64, VariableType)>> = HashMap::new();
             if let Some(d) = self.follow.f.dwarf {
@@ -251,8 +280,19 @@ impl Registry<'_> {
             .and_then(|m| m.get(&entry))
             .cloned()
             .unwrap_or_default();
-        let base = self.tr.types_base();
         let mut raw = Vec::new();
+        if vars.is_empty() {
+            let Some(d) = self.closure_struct(entry) else {
+                self.follow.uncaptured += 1;
+                return Some((self.pseudo(name, 8, Pseudo::One, Vec::new()), None));
+            };
+            let g = self.tr.read(d).ok()?;
+            self.collect(d, 0, 0, &mut raw);
+            let edges = self.resolve_edges(raw);
+            let t = self.pseudo(name, g.size, Pseudo::One, edges);
+            return Some((t, Some(g.ptr_bytes > 0)));
+        }
+        let base = self.tr.types_base();
         let mut size = 8;
         for (off, t) in vars {
             match t {
@@ -270,17 +310,92 @@ impl Registry<'_> {
             }
         }
         let edges = self.resolve_edges(raw);
-        Some(self.pseudo(name, size, Pseudo::One, edges))
+        Some((self.pseudo(name, size, Pseudo::One, edges), None))
     }
+
+    /// The descriptor (runtime address) the closures of the function at `entry` (link-time)
+    /// are allocated with, when every site making them that validates names the same one.
+    fn closure_struct(&mut self, entry: u64) -> Option<u64> {
+        let f = self.follow.f;
+        let (lo, hi) = f.text;
+        if lo >= hi {
+            return None;
+        }
+        let mem = self.mem;
+        let leas = self.follow.text_leas.get_or_insert_with(|| {
+            mem.bytes(lo, (hi - lo) as usize)
+                .map(|code| closure_sites::leas_into(&code, lo, lo, hi))
+                .unwrap_or_default()
+        });
+        let target = entry.wrapping_add(f.bias);
+        let first = leas.partition_point(|&(t, _)| t < target);
+        let sites: Vec<u64> = leas[first..]
+            .iter()
+            .take_while(|&&(t, _)| t == target)
+            .map(|&(_, at)| at)
+            .collect();
+        let tr = self.tr;
+        let is_alloc = |a: u64| {
+            f.pclntab.is_some_and(|tab| {
+                a.checked_sub(f.bias)
+                    .and_then(|pc| tab.find_func(pc).filter(|func| func.entry == pc))
+                    .is_some_and(|func| {
+                        let n = tab.func_name(&func);
+                        n == "runtime.newobject" || n.starts_with("runtime.mallocgc")
+                    })
+            })
+        };
+        let mut found = None;
+        for at in sites {
+            let start = at.saturating_sub(closure_sites::WINDOW as u64).max(lo);
+            let Ok(code) = mem.bytes(start, (at - start) as usize) else {
+                continue;
+            };
+            let cands =
+                closure_sites::type_leas_before(&code, start, |t| tr.in_module(t), is_alloc);
+            let Some(d) = cands.into_iter().find(|&d| is_closure_struct(tr, d)) else {
+                continue;
+            };
+            match found {
+                Some(o) if o != d => return None,
+                _ => found = Some(d),
+            }
+        }
+        found
+    }
+}
+
+/// Whether the descriptor at `d` is a closure's: a struct whose first field is `F uintptr`
+/// at offset 0, every field within its size.
+fn is_closure_struct(tr: &TypeReader<'_>, d: u64) -> bool {
+    let Ok(g) = tr.read(d) else { return false };
+    if g.kind != "struct" || g.size < 8 {
+        return false;
+    }
+    let Ok(fields) = tr.struct_fields(&g) else {
+        return false;
+    };
+    let Some(f0) = fields.first() else {
+        return false;
+    };
+    f0.name == "F"
+        && f0.offset == 0
+        && tr.read(f0.typ).is_ok_and(|t| t.kind == "uintptr")
+        && fields.iter().all(|f| {
+            f.offset < g.size
+                && tr
+                    .read(f.typ)
+                    .is_ok_and(|t| f.offset.saturating_add(t.size) <= g.size)
+        })
 }
 
 impl Worker<'_, '_> {
     /// A func value `v`: when it points at a reachable untyped heap object, that object is a
     /// closure (or method value) of the function its first word enters.
     pub(super) fn func_value(&mut self, v: u64, how: TypeSource) {
-        if self.untyped_slot(v).is_none() {
+        let Some((span, _)) = self.untyped_slot(v) else {
             return;
-        }
+        };
         let f = self.sh.followers;
         let Some(tab) = f.pclntab else {
             self.skipped += 1;
@@ -298,9 +413,13 @@ impl Worker<'_, '_> {
         let t = self
             .reg()
             .closure(func.entry, || format!("func {}", tab.func_name(&func)));
-        if let Some(t) = t {
-            self.assign(v, t, how, true);
+        let Some((t, ptrs)) = t else { return };
+        // Captures typed by a descriptor: the span's scan/noscan class must agree.
+        if ptrs.is_some_and(|p| p != (self.sh.spans[span].spanclass & 1 == 0)) {
+            self.skipped += 1;
+            return;
         }
+        self.assign(v, t, how, true);
     }
 }
 
@@ -627,5 +746,61 @@ mod bucket_tests {
         assert_eq!(name(s4 + 0x20), n(&format!("map.bucket{kv}"), "map"));
         assert_eq!(name(s2 + 0x100), n("main.K", "field"));
         assert_eq!(name(s2 + 0x110), n("main.K", "field"));
+    }
+}
+
+#[cfg(test)]
+mod closure_tests {
+    use super::super::closure_sites::type_leas_before;
+    use super::is_closure_struct;
+    use super::tests_support::*;
+    use crate::runtime::objects::test_layouts;
+    use crate::runtime::types::TypeReader;
+    use crate::target::VecMemory;
+
+    /// Code at 0x1037 making a closure: the true `lea` of its descriptor, then an instruction
+    /// whose bytes hold a misaligned `lea` (nearer the site) of another struct's descriptor,
+    /// then the allocator call; the closure entry's `lea` would follow.
+    #[test]
+    fn the_nearest_validating_descriptor_is_taken() {
+        let mut m = VecMemory::new();
+        let (uptr, k, pk, clo) = (0x11000, 0x11100, 0x11200, 0x11700);
+        for (at, n) in [
+            (0x100, "uintptr"),
+            (0x200, "main.K"),
+            (0x300, "*main.K"),
+            (0x400, "struct { F uintptr; X0 *main.K }"),
+            (0x500, "F"),
+            (0x600, "X0"),
+            (0x700, "a"),
+        ] {
+            m.add(0x10000 + at, name(n));
+        }
+        m.add(uptr, ty(8, 0, 12, 0x100, &[]));
+        // main.K { a uintptr; b uintptr }: a struct, but not a closure's.
+        m.add(k, ty(16, 0, 25, 0x200, &[0, 0x12000, 2, 2]));
+        m.add(0x12000, words(&[0x10700, uptr, 0, 0x10700, uptr, 8]));
+        m.add(pk, ty(8, 8, 22, 0x300, &[k]));
+        m.add(clo, ty(16, 16, 25, 0x400, &[0, 0x12100, 2, 2]));
+        m.add(0x12100, words(&[0x10500, uptr, 0, 0x10600, pk, 8]));
+        let mut l = test_layouts();
+        l.consts.kinds.push((12, "uintptr"));
+        let tr = TypeReader::new(&m, &l, 0x10000, 0x20000, 0);
+
+        let base = 0x1037;
+        let mut code = vec![0x48, 0x8d, 0x05, 0xc2, 0x06, 0x01, 0x00]; // lea clo(%rip),%rax
+        code.extend([0xb8, 0x00, 0x48, 0x8d, 0x05]); // mov $0x58d4800,%eax
+        code.extend([0xb9, 0x00, 0x01, 0x00, 0x00]); // mov $0x100,%ecx
+        code.extend([0xe8, 0xb3, 0x0f, 0x00, 0x00]); // call 0x2000 (the allocator)
+        let cands = type_leas_before(&code, base, |t| tr.in_module(t), |f| f == 0x2000);
+        // Nearest first: the misaligned match (main.K at 0x11100), then the true lea.
+        assert_eq!(cands, vec![k, clo]);
+        assert!(!is_closure_struct(&tr, k), "main.K's first field is not F");
+        assert!(!is_closure_struct(&tr, pk), "not a struct");
+        assert!(is_closure_struct(&tr, clo));
+        assert_eq!(
+            cands.into_iter().find(|&d| is_closure_struct(&tr, d)),
+            Some(clo)
+        );
     }
 }
