@@ -41,6 +41,31 @@ pub(crate) struct SpanMeta {
     pub(crate) bit: u64,
     /// Go 1.22+: `mspan.largeType`.
     pub(crate) large_type: u64,
+    /// The runtime's `divMul` for small size classes (`^uint32(0)/elemsize + 1`: the slot of
+    /// an offset inside the span is `offset * divMul >> 32`, exact for every offset in the
+    /// span, as `mspan.divideByElemSize` relies on); 0: divide.
+    pub(crate) div_mul: u32,
+}
+
+impl SpanMeta {
+    /// The runtime's `divMul` for a span of objects of `elemsize` bytes (0 for large spans).
+    pub(crate) fn div_mul_for(spanclass: u8, elemsize: u64) -> u32 {
+        if spanclass >> 1 == 0 || elemsize == 0 || elemsize > u64::from(u32::MAX) {
+            0
+        } else {
+            u32::MAX / elemsize as u32 + 1
+        }
+    }
+
+    /// The slot holding the byte at `off` from the span's base (`off` inside the span).
+    #[inline]
+    pub(crate) fn slot_of(&self, off: u64) -> u64 {
+        if self.div_mul != 0 && off <= u64::from(u32::MAX) {
+            (off * u64::from(self.div_mul)) >> 32
+        } else {
+            off / self.elemsize.max(1)
+        }
+    }
 }
 
 /// Live and garbage figures of one size class (0: large objects).
@@ -422,6 +447,7 @@ fn build_index<'a>(inp: &MarkInput<'a>, problems: &mut Vec<String>) -> Index<'a>
             spanclass: s.spanclass,
             bit,
             large_type: 0,
+            div_mul: SpanMeta::div_mul_for(s.spanclass, s.elemsize),
         });
         bit += s.nelems as u64;
     }
@@ -655,7 +681,7 @@ impl<'i, 'a> Worker<'i, 'a> {
             return;
         };
         let s = &ix.spans[si];
-        let slot = (v - s.base) / s.elemsize;
+        let slot = s.slot_of(v - s.base);
         if slot >= s.nelems as u64 {
             return;
         }
@@ -916,6 +942,43 @@ fn tally(
 mod tests {
     use super::*;
 
+    /// Go's size classes (internal/runtime/gc/sizeclasses.go: sizes, pages per span).
+    const SIZES: [u64; 67] = [
+        8, 16, 24, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240, 256, 288, 320,
+        352, 384, 416, 448, 480, 512, 576, 640, 704, 768, 896, 1024, 1152, 1280, 1408, 1536, 1792,
+        2048, 2304, 2688, 3072, 3200, 3456, 4096, 4864, 5376, 6144, 6528, 6784, 6912, 8192, 9472,
+        9728, 10240, 10880, 12288, 13568, 14336, 16384, 18432, 19072, 20480, 21760, 24576, 27264,
+        28672, 32768,
+    ];
+    const NPAGES: [u64; 67] = [
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        1, 1, 1, 1, 2, 1, 2, 1, 2, 1, 3, 2, 3, 1, 3, 2, 3, 4, 5, 6, 1, 7, 6, 5, 4, 3, 5, 7, 2, 9,
+        7, 5, 8, 3, 10, 7, 4,
+    ];
+
+    #[test]
+    fn slot_by_div_mul_equals_division_over_every_class_and_offset() {
+        for (i, (&size, &np)) in SIZES.iter().zip(NPAGES.iter()).enumerate() {
+            let class = (i as u8 + 1) << 1;
+            let s = SpanMeta {
+                base: 0xc000000000,
+                elemsize: size,
+                nelems: (np * 8192 / size) as u32,
+                npages: np,
+                spanclass: class,
+                bit: 0,
+                large_type: 0,
+                div_mul: SpanMeta::div_mul_for(class, size),
+            };
+            assert_ne!(s.div_mul, 0);
+            for off in 0..=np * 8192 {
+                assert_eq!(s.slot_of(off), off / size, "size {size} offset {off}");
+            }
+        }
+        // Large spans divide.
+        assert_eq!(SpanMeta::div_mul_for(0, 40960), 0);
+    }
+
     #[test]
     fn span_lookup_finds_spans_across_arenas() {
         let c = crate::runtime::layout::Consts {
@@ -940,6 +1003,7 @@ mod tests {
             spanclass: 0,
             bit: 0,
             large_type: 0,
+            div_mul: 0,
         };
         let a0 = 0xc000000000u64;
         let a1 = a0 + 3 * (1 << 26); // a second arena, not adjacent

@@ -280,6 +280,7 @@ mod tests {
             spanclass,
             bit: 0,
             large_type: 0,
+            div_mul: 0,
         };
         let h = HeaderRule {
             min_size: Some(512),

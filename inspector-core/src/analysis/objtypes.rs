@@ -808,7 +808,7 @@ impl<'s, 'a> Worker<'s, 'a> {
         if !self.has_stored_type(s) {
             return None;
         }
-        let slot = v.checked_sub(s.base)? / s.elemsize;
+        let slot = s.slot_of(v.checked_sub(s.base)?);
         (slot < u64::from(s.nelems)).then(|| s.base + (slot + 1) * s.elemsize - v)
     }
 
@@ -817,7 +817,7 @@ impl<'s, 'a> Worker<'s, 'a> {
         let sh = self.sh;
         let i = sh.lookup.span(v)?;
         let s = &sh.spans[i];
-        let slot = v.checked_sub(s.base)? / s.elemsize;
+        let slot = s.slot_of(v.checked_sub(s.base)?);
         if slot >= u64::from(s.nelems) {
             return None;
         }

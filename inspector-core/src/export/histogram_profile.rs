@@ -599,6 +599,7 @@ mod tests {
                 spanclass: 2,
                 bit,
                 large_type: 0,
+                div_mul: 0,
             });
             bit += u64::from(n);
         }

@@ -533,6 +533,7 @@ mod tests {
             spanclass: class,
             bit,
             large_type: 0,
+            div_mul: 0,
         };
         let spans = vec![
             span(s0, 48, 8, 10, 0),
@@ -698,6 +699,7 @@ mod bucket_tests {
             spanclass: class,
             bit,
             large_type: 0,
+            div_mul: 0,
         };
         let spans = vec![
             span(s0, 48, 8, 10, 0),
