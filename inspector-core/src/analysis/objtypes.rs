@@ -555,7 +555,9 @@ impl<'s, 'a> Worker<'s, 'a> {
         if let Some(Some(e)) = self.edges.get(i) {
             return e.clone();
         }
-        let e = self.reg().edges_of(ti);
+        // A private copy: the shared `Arc`'s count, bumped per scanned object by both
+        // threads, would bounce its cache line between the cores.
+        let e = Arc::new(self.reg().edges_of(ti).as_ref().clone());
         if self.edges.len() <= i {
             self.edges.resize(i + 1, None);
         }
