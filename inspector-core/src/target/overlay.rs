@@ -9,6 +9,7 @@
 
 use std::borrow::Cow;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use memmap2::Mmap;
@@ -97,6 +98,9 @@ pub struct CoreMemory {
     exe: Option<ExeImage>,
     /// Sorted by `start`, non-overlapping.
     regions: Vec<Region>,
+    /// The region the last search found: reads come in runs within one region (the heap's
+    /// arenas), and checking it first saves a branchy binary search per read.
+    hint: AtomicUsize,
 }
 
 impl std::fmt::Debug for CoreMemory {
@@ -135,6 +139,7 @@ impl CoreMemory {
         }
         CoreMemory {
             regions: flatten(layers),
+            hint: AtomicUsize::new(0),
             core,
             exe,
         }
@@ -154,9 +159,18 @@ impl CoreMemory {
     /// Index of the region containing `addr`.
     #[inline]
     fn find(&self, addr: u64) -> Option<usize> {
+        let h = self.hint.load(Ordering::Relaxed);
+        if let Some(r) = self.regions.get(h) {
+            if r.start <= addr && addr < r.end {
+                return Some(h);
+            }
+        }
         let i = self.regions.partition_point(|r| r.start <= addr);
         let i = i.checked_sub(1)?;
-        (addr < self.regions[i].end).then_some(i)
+        (addr < self.regions[i].end).then(|| {
+            self.hint.store(i, Ordering::Relaxed);
+            i
+        })
     }
 
     /// The bytes of `r` from `addr` to `addr + len` (which must lie in `r`).
