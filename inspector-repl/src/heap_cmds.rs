@@ -582,7 +582,6 @@ pub fn histogram(ctx: &mut Context, args: &Args) -> Result<Output, CmdError> {
 
 /// `histogram -pprof FILE`.
 fn histogram_pprof(ctx: &mut Context, file: &str) -> Result<Output, CmdError> {
-    use inspector_core::export::heap_profile::ProfileSource;
     use inspector_core::export::histogram_profile as hp;
     use inspector_core::export::pprof::write_gzipped;
 
@@ -600,21 +599,11 @@ fn histogram_pprof(ctx: &mut Context, file: &str) -> Result<Output, CmdError> {
     let o = s.objects().map_err(CmdError::failed)?;
     let keys = TypeKeys::new(&g.reach, &g.types);
     let profiled = hp::profiled_slots(s.memory(), &heap, &o.layouts, &g.reach);
-    let time_nanos = std::fs::metadata(s.core.path())
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos() as i64);
-    let src = ProfileSource {
-        exe: s.exe.path.display().to_string(),
-        text_start: o.module.text.0,
-        text_end: o.module.text.1,
-        build_id: String::new(),
-        time_nanos,
-        comment: format!(
-            "goheap: every reachable object of core {core_path} (unsampled; garbage left out)"
-        ),
-    };
+    let src = crate::object_cmds::profile_source(
+        s,
+        &o,
+        format!("goheap: every reachable object of core {core_path} (unsampled; garbage left out)"),
+    );
     let parent = |b: u64| tree.parent(b);
     let p = hp::build(&hp::HistogramProfileInput {
         reach: &g.reach,

@@ -712,19 +712,11 @@ pub fn profile(ctx: &mut Context, args: &Args) -> Result<Output, CmdError> {
             s.exe.path.display()
         ))
     })?;
-    let time_nanos = std::fs::metadata(s.core.path())
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos() as i64);
-    let src = ProfileSource {
-        exe: s.exe.path.display().to_string(),
-        text_start: o.module.text.0,
-        text_end: o.module.text.1,
-        build_id: String::new(),
-        time_nanos,
-        comment: format!("goheap: the runtime's memory profile read from core {core_path}"),
-    };
+    let src = profile_source(
+        s,
+        &o,
+        format!("goheap: the runtime's memory profile read from core {core_path}"),
+    );
     let prof = heap_profile(&p, pcln, s.rt.bias, s.rt.version.minor, default, &src);
     let mut buf = Vec::new();
     write_gzipped(&prof, &mut buf).map_err(CmdError::failed)?;
@@ -805,6 +797,28 @@ pub fn symbol(ctx: &mut Context, args: &Args) -> Result<Output, CmdError> {
         t,
         json!({"address": hex(addr), "symbol": Value::Null}),
     ))
+}
+
+/// What a pprof export says of its source: the executable and its text, the core's time (its
+/// modification time), a comment.
+pub(crate) fn profile_source(
+    s: &inspector_core::session::Session,
+    o: &inspector_core::runtime::objects::ObjectRuntime,
+    comment: String,
+) -> ProfileSource {
+    let time_nanos = std::fs::metadata(s.core.path())
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as i64);
+    ProfileSource {
+        exe: s.exe.path.display().to_string(),
+        text_start: o.module.text.0,
+        text_end: o.module.text.1,
+        build_id: String::new(),
+        time_nanos,
+        comment,
+    }
 }
 
 #[cfg(test)]
