@@ -938,6 +938,25 @@ fn tally(
     r
 }
 
+/// The amd64 layout constants of every Go release, for tests on synthetic heaps.
+#[cfg(test)]
+pub(crate) fn test_consts() -> crate::runtime::layout::Consts {
+    crate::runtime::layout::Consts {
+        page_shift: 13,
+        page_size: 8192,
+        heap_arena_bytes: 1 << 26,
+        arena_base_offset: 0xffff_8000_0000_0000,
+        arena_l2_bits: 22,
+        pages_per_arena: 8192,
+        num_size_classes: 68,
+        palloc_chunk_pages: 512,
+        palloc_chunks_l2_bits: 13,
+        span_dead: 0,
+        span_in_use: 1,
+        span_manual: 2,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -981,20 +1000,7 @@ mod tests {
 
     #[test]
     fn span_lookup_finds_spans_across_arenas() {
-        let c = crate::runtime::layout::Consts {
-            page_shift: 13,
-            page_size: 8192,
-            heap_arena_bytes: 1 << 26,
-            arena_base_offset: 0xffff_8000_0000_0000,
-            arena_l2_bits: 22,
-            pages_per_arena: 8192,
-            num_size_classes: 68,
-            palloc_chunk_pages: 512,
-            palloc_chunks_l2_bits: 13,
-            span_dead: 0,
-            span_in_use: 1,
-            span_manual: 2,
-        };
+        let c = test_consts();
         let span = |base: u64, npages: u64| SpanMeta {
             base,
             elemsize: 8192,

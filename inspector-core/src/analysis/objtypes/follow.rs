@@ -448,21 +448,28 @@ mod tests_support {
 
     pub(super) const A0: u64 = 0xc0_0000_0000;
 
-    pub(super) fn consts() -> crate::runtime::layout::Consts {
-        crate::runtime::layout::Consts {
-            page_shift: 13,
-            page_size: 8192,
-            heap_arena_bytes: 1 << 26,
-            arena_base_offset: 0xffff_8000_0000_0000,
-            arena_l2_bits: 22,
-            pages_per_arena: 8192,
-            num_size_classes: 68,
-            palloc_chunk_pages: 512,
-            palloc_chunks_l2_bits: 13,
-            span_dead: 0,
-            span_in_use: 1,
-            span_manual: 2,
+    /// A one-page span of `nelems` slots of `elemsize` bytes, its first slot at `bit`.
+    pub(super) fn span(
+        base: u64,
+        elemsize: u64,
+        nelems: u32,
+        class: u8,
+        bit: u64,
+    ) -> crate::analysis::mark::SpanMeta {
+        crate::analysis::mark::SpanMeta {
+            base,
+            elemsize,
+            nelems,
+            npages: 1,
+            spanclass: class,
+            bit,
+            large_type: 0,
+            div_mul: 0,
         }
+    }
+
+    pub(super) fn consts() -> crate::runtime::layout::Consts {
+        crate::analysis::mark::test_consts()
     }
 }
 
@@ -471,7 +478,7 @@ mod tests {
     use super::super::{compute_with, ObjectTypes};
     use super::tests_support::*;
     use super::*;
-    use crate::analysis::mark::{Reach, SpanMeta};
+    use crate::analysis::mark::Reach;
     use crate::runtime::layout::{ChanLayout, Consts, Field};
     use crate::runtime::objects::test_layouts;
     use crate::runtime::types::TypeReader;
@@ -525,16 +532,6 @@ mod tests {
         hc.resize(2 * 96, 0);
         m.add(s3, hc);
         m.add(s4, words(&[s2 + 48, 0, 0, 0, 0, 0, 0, 0]));
-        let span = |base, elemsize, nelems, class: u8, bit| SpanMeta {
-            base,
-            elemsize,
-            nelems,
-            npages: 1,
-            spanclass: class,
-            bit,
-            large_type: 0,
-            div_mul: 0,
-        };
         let spans = vec![
             span(s0, 48, 8, 10, 0),
             span(s1, 24, 8, 6, 8),
@@ -636,7 +633,7 @@ mod bucket_tests {
     use super::super::compute_with;
     use super::tests_support::*;
     use super::*;
-    use crate::analysis::mark::{Reach, SpanMeta};
+    use crate::analysis::mark::Reach;
     use crate::runtime::layout::Field;
     use crate::runtime::objects::test_layouts;
     use crate::runtime::types::TypeReader;
@@ -691,16 +688,6 @@ mod bucket_tests {
         m.add(s4, vec![0; 0x100]);
         // s3 (16 B): the overflow slice's array → the second bucket of s4.
         m.add(s3, words(&[s4 + 0x20, 0]));
-        let span = |base, elemsize, nelems, class: u8, bit| SpanMeta {
-            base,
-            elemsize,
-            nelems,
-            npages: 1,
-            spanclass: class,
-            bit,
-            large_type: 0,
-            div_mul: 0,
-        };
         let spans = vec![
             span(s0, 48, 8, 10, 0),
             span(s1, 64, 8, 12, 8),
