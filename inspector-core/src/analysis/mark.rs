@@ -279,7 +279,9 @@ enum Mechanism {
 pub(crate) struct SpanLookup {
     /// Sorted arena bases; per arena, page → span index + 1 (0: none).
     arenas: Vec<u64>,
-    pages: Vec<Vec<u32>>,
+    /// Per arena (in `arenas` order), `pages_per_arena` entries, in one vector.
+    pages: Vec<u32>,
+    pages_per_arena: usize,
     arena_bytes: u64,
     /// Arena index → position in `arenas` (u32::MAX: none), for indices from `arena_first`
     /// (empty: the indices span too wide a range, `arenas` is searched instead).
@@ -292,13 +294,14 @@ pub(crate) struct SpanLookup {
 
 impl SpanLookup {
     fn new(spans: &[SpanMeta], arenas: Vec<u64>, c: &crate::runtime::layout::Consts) -> Self {
-        let mut pages = vec![vec![0u32; c.pages_per_arena as usize]; arenas.len()];
+        let per = c.pages_per_arena as usize;
+        let mut pages = vec![0u32; per * arenas.len()];
         for (i, s) in spans.iter().enumerate() {
             for p in 0..s.npages {
                 let a = s.base + p * c.page_size;
                 let ai = arenas.partition_point(|&b| b <= a).wrapping_sub(1);
-                if let Some(t) = pages.get_mut(ai) {
-                    t[((a - arenas[ai]) / c.page_size) as usize] = i as u32 + 1;
+                if ai < arenas.len() {
+                    pages[ai * per + ((a - arenas[ai]) / c.page_size) as usize] = i as u32 + 1;
                 }
             }
         }
@@ -323,6 +326,7 @@ impl SpanLookup {
         SpanLookup {
             arenas,
             pages,
+            pages_per_arena: per,
             arena_bytes: c.heap_arena_bytes,
             arena_first,
             arena_pos,
@@ -344,12 +348,14 @@ impl SpanLookup {
                 .arena_pos
                 .get(raw.wrapping_sub(self.arena_first) as usize)?
         };
-        let table = self.pages.get(pos as usize)?;
-        let off = v.wrapping_sub(self.arenas[pos as usize]);
+        let base = *self.arenas.get(pos as usize)?;
+        let off = v.wrapping_sub(base);
         if off >= self.arena_bytes {
             return None;
         }
-        let si = table[(off >> self.page_shift) as usize];
+        let si = *self
+            .pages
+            .get(pos as usize * self.pages_per_arena + (off >> self.page_shift) as usize)?;
         (si != 0).then(|| si as usize - 1)
     }
 
