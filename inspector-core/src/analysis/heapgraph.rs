@@ -103,7 +103,7 @@ impl HeapGraph {
         let typed_roots_time = t3.elapsed();
         roots.problems.extend(typed_roots.problems);
         let containers = ContainerLayouts::resolve(dwarf, s.rt.version);
-        let types = objtypes::compute_with(
+        let types = objtypes::compute(
             s.memory(),
             &tr,
             &objects.layouts.consts,

@@ -150,7 +150,7 @@ pub struct ObjectTypes {
     /// unknown).
     pub skipped: u64,
     /// Untyped objects that typed words of two different types pointed at (the first to
-    /// arrive typed it; see [`compute_with`]).
+    /// arrive typed it; see [`compute`]).
     pub conflicts: u64,
     /// Closure functions whose captured variables stay unknown (no DWARF offsets and no
     /// creation site in the code validates, or two disagree; see the `follow` submodule).
@@ -317,27 +317,8 @@ struct Worker<'s, 'a> {
 
 /// Type every reachable object that can be typed. `globals`: (address, size, DWARF type) of
 /// each global variable typed by DWARF; `roots`: other typed places (stack slots, finalizer
-/// specials). Maps, channels and closures are not followed (see [`compute_with`]).
-pub fn compute(
-    mem: &dyn Memory,
-    tr: &TypeReader<'_>,
-    consts: &ObjectConsts,
-    reach: &Reach,
-    globals: &[(u64, u64, VariableType)],
-    roots: &[TypedRoot],
-) -> ObjectTypes {
-    compute_with(
-        mem,
-        tr,
-        consts,
-        reach,
-        globals,
-        roots,
-        &Followers::default(),
-    )
-}
-
-/// [`compute`], following maps, channels and closures as far as `followers` allows.
+/// specials); maps, channels and closures are followed as far as `followers` allows (the
+/// default follows none).
 ///
 /// Parallel (rayon): first the seeds (the stored types in chunks of spans, meanwhile the typed
 /// globals then the typed roots), then their work lists, each task handing half its list to a
@@ -345,7 +326,7 @@ pub fn compute(
 /// depend on the schedule except where two typed words disagree about an untyped object
 /// (counted in [`ObjectTypes::conflicts`]; zero on the test cores), where the first to arrive
 /// wins.
-pub fn compute_with(
+pub fn compute(
     mem: &dyn Memory,
     tr: &TypeReader<'_>,
     consts: &ObjectConsts,

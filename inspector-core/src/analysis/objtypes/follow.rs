@@ -475,11 +475,11 @@ mod tests_support {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{compute_with, ObjectTypes};
+    use super::super::{compute, ObjectTypes};
     use super::tests_support::*;
     use super::*;
     use crate::analysis::mark::Reach;
-    use crate::runtime::layout::{ChanLayout, Consts, Field};
+    use crate::runtime::layout::{ChanLayout, Field};
     use crate::runtime::objects::test_layouts;
     use crate::runtime::types::TypeReader;
     use crate::target::VecMemory;
@@ -542,20 +542,7 @@ mod tests {
         let alloc = [0, 1, 2, 3, 4, 8, 9, 16, 17, 18, 19, 24, 26]
             .iter()
             .fold(0u64, |a, b| a | 1 << b);
-        let c = Consts {
-            page_shift: 13,
-            page_size: 8192,
-            heap_arena_bytes: 1 << 26,
-            arena_base_offset: 0xffff_8000_0000_0000,
-            arena_l2_bits: 22,
-            pages_per_arena: 8192,
-            num_size_classes: 68,
-            palloc_chunk_pages: 512,
-            palloc_chunks_l2_bits: 13,
-            span_dead: 0,
-            span_in_use: 1,
-            span_manual: 2,
-        };
+        let c = consts();
         (m, Reach::synthetic(spans, vec![A0], &c, vec![alloc]))
     }
 
@@ -591,7 +578,7 @@ mod tests {
             containers: followers.then_some(&cl),
             ..Followers::default()
         };
-        let t = compute_with(&m, &tr, &l.consts, &reach, &globals, &[], &fl);
+        let t = compute(&m, &tr, &l.consts, &reach, &globals, &[], &fl);
         (t, reach)
     }
 
@@ -630,7 +617,7 @@ mod tests {
 
 #[cfg(test)]
 mod bucket_tests {
-    use super::super::compute_with;
+    use super::super::compute;
     use super::tests_support::*;
     use super::*;
     use crate::analysis::mark::Reach;
@@ -722,7 +709,7 @@ mod bucket_tests {
             ..Followers::default()
         };
         let globals = [(0x40000, 8, VariableType::Type(0x1400))];
-        let t = compute_with(&m, &tr, &l.consts, &reach, &globals, &[], &fl);
+        let t = compute(&m, &tr, &l.consts, &reach, &globals, &[], &fl);
         let name = |a: u64| t.type_of(&reach, a).map(|(n, h)| (n, h.name()));
         let n = |s: &str, h: &'static str| Some((s.to_string(), h));
         let kv = "[*main.K]*main.K";
