@@ -40,22 +40,14 @@
 
 mod common;
 
-use common::{cores_dir, goheap_json, read_json, u, VARIANTS};
+use common::{cases_with_sidecar, cores_dir, goheap_json, u, VARIANTS};
 
 #[test]
 fn heapgraph_matrix() {
     let Some(dir) = cores_dir() else { return };
     let mut checked = 0;
     let mut failures = Vec::new();
-    for variant in VARIANTS {
-        let case = dir.join(variant).join("heapgraph-flushed");
-        if !case.join("core").is_file() {
-            failures.push(format!(
-                "{variant}: no heapgraph core (run scripts/make-cores.sh)"
-            ));
-            continue;
-        }
-        let side = read_json(&case.join("sidecar.json"));
+    for (variant, case, side) in cases_with_sidecar(&dir, "heapgraph-flushed", &mut failures) {
         let h = &side["heapgraph"];
         let names = [
             "global_addr",

@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::{cores_dir, goheap_json, read_json, u, VARIANTS};
+use common::{cases_with_sidecar, cores_dir, goheap_json, u, VARIANTS};
 use serde_json::Value;
 
 #[test]
@@ -20,13 +20,7 @@ fn heapgraph_typed_roots() {
     let Some(dir) = cores_dir() else { return };
     let mut failures = Vec::new();
     let mut checked = 0;
-    for variant in VARIANTS {
-        let case = dir.join(variant).join("heapgraph-flushed");
-        if !case.join("core").is_file() {
-            failures.push(format!("{variant}: no heapgraph core"));
-            continue;
-        }
-        let side = read_json(&case.join("sidecar.json"));
+    for (variant, case, side) in cases_with_sidecar(&dir, "heapgraph-flushed", &mut failures) {
         let h = &side["heapgraph"];
         let addrs = ["stack_head_addr", "stack_tail_addr", "final_addr"];
         let cmd = format!(

@@ -20,27 +20,22 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{cores_dir, goheap_json, read_json, u, VARIANTS};
+use common::{cases_with_sidecar, cores_dir, goheap_json, read_json, u};
 use inspector_core::export::pprof::{read_profile, Profile};
 use serde_json::Value;
 
+/// Every variant's heapgraph core; a missing one fails the test.
 fn cases() -> Vec<(String, PathBuf)> {
     let Some(dir) = cores_dir() else {
         return Vec::new();
     };
-    let mut v = Vec::new();
-    for variant in VARIANTS {
-        let case = dir.join(variant).join("heapgraph-flushed");
-        if !case.join("core").is_file() {
-            if std::env::var_os("GOHEAP_REQUIRE_CORES").is_some() {
-                panic!("{variant}: no heapgraph core (run scripts/make-cores.sh)");
-            }
-            eprintln!("skipping {variant}: no heapgraph core");
-            continue;
-        }
-        v.push((variant.to_string(), case));
-    }
-    v
+    let mut failures = Vec::new();
+    let cases = cases_with_sidecar(&dir, "heapgraph-flushed", &mut failures);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    cases
+        .into_iter()
+        .map(|(v, case, _)| (v.to_string(), case))
+        .collect()
 }
 
 /// The function names of a sample's stack, leaf first.

@@ -29,7 +29,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-use common::{cores_dir, goheap_json, read_json, u, VARIANTS};
+use common::{cases_with_sidecar, cores_dir, goheap_json, u, VARIANTS};
 use serde_json::Value;
 
 fn hexu(v: &Value) -> u64 {
@@ -55,15 +55,7 @@ fn paths_matrix() {
     let Some(dir) = cores_dir() else { return };
     let mut failures = Vec::new();
     let mut checked = 0;
-    for variant in VARIANTS {
-        let case = dir.join(variant).join("heapgraph-flushed");
-        if !case.join("core").is_file() {
-            failures.push(format!(
-                "{variant}: no heapgraph core (run scripts/make-cores.sh)"
-            ));
-            continue;
-        }
-        let side = read_json(&case.join("sidecar.json"));
+    for (variant, case, side) in cases_with_sidecar(&dir, "heapgraph-flushed", &mut failures) {
         let h = &side["heapgraph"];
         if h.get("shared_addr").is_none() {
             failures.push(format!(

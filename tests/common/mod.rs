@@ -62,6 +62,28 @@ pub fn cores_dir() -> Option<PathBuf> {
     None
 }
 
+/// Every variant's core `case` (e.g. `heapgraph-flushed`) under `root`, with its sidecar. A
+/// variant without that core is a failure, added to `failures`: the matrix must be complete.
+pub fn cases_with_sidecar(
+    root: &Path,
+    case: &str,
+    failures: &mut Vec<String>,
+) -> Vec<(&'static str, PathBuf, Value)> {
+    let mut out = Vec::new();
+    for variant in VARIANTS {
+        let dir = root.join(variant).join(case);
+        if !dir.join("core").is_file() {
+            failures.push(format!(
+                "{variant}: no {case} core (run scripts/make-cores.sh)"
+            ));
+            continue;
+        }
+        let side = read_json(&dir.join("sidecar.json"));
+        out.push((*variant, dir, side));
+    }
+    out
+}
+
 pub fn read_json(p: &Path) -> Value {
     let s = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     serde_json::from_str(&s).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
