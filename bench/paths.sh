@@ -11,14 +11,13 @@
 #    object (the difference is what the parent tree and the reverse index cost).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# shellcheck source=../scripts/lib.sh
-source "$root/scripts/lib.sh"
+# shellcheck source=lib.sh
+source "$root/bench/lib.sh"
 n=${1:-200}
-big=$GOHEAP_CACHE/bench/bigheap
-[[ -f $big/core ]] || goheap_die "no bench core at $big (run bench/make-core.sh)"
-
-(cd "$root" && cargo build --release -q -p inspector-repl && cargo build --release -q -p inspector-core --example paths_bench)
-goheap=$root/target/release/goheap
+bench_big_core
+big=$core_dir
+bench_goheap
+(cd "$root" && cargo build --release -q -p inspector-core --example paths_bench)
 cat "$big/core" >/dev/null # warm the page cache
 
 echo "== engine: $big/core"
