@@ -16,26 +16,9 @@ use inspector_core::analysis::referrers::slot_bit;
 use inspector_core::runtime::heap::SpanState;
 use inspector_core::Session;
 
-fn ms(d: std::time::Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
-fn summary(name: &str, mut v: Vec<f64>) {
-    if v.is_empty() {
-        println!("{name}: no sample");
-        return;
-    }
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
-    println!(
-        "{name}: n={} min {:.3} ms, median {:.3} ms, p99 {:.3} ms, max {:.3} ms",
-        v.len(),
-        v[0],
-        at(0.5),
-        at(0.99),
-        v[v.len() - 1]
-    );
-}
+#[path = "support/timing.rs"]
+mod timing;
+use timing::{ms, summary};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
