@@ -150,6 +150,12 @@ fn heapgraph_matrix() {
         if !has("finalizer", &|n| n == fin) {
             fail(format!("no root named {fin:?}"));
         }
+        // The program's types are unambiguous and every closure it makes is typed.
+        for k in ["type_conflicts", "types_skipped", "closures_uncaptured"] {
+            if g[k] != 0 {
+                fail(format!("{k} is {}, want 0", g[k]));
+            }
+        }
         if g["conservative_objects"] != 0 {
             fail(format!(
                 "{} objects scanned word by word",

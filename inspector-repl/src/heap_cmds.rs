@@ -459,6 +459,9 @@ pub fn heapgraph(ctx: &mut Context, args: &Args) -> Result<Output, CmdError> {
         "mark_ms": g.mark_time.as_secs_f64() * 1e3,
         "types_ms": g.types_time.as_secs_f64() * 1e3,
         "typed_roots_ms": g.typed_roots_time.as_secs_f64() * 1e3,
+        "type_conflicts": g.types.conflicts,
+        "types_skipped": g.types.skipped,
+        "closures_uncaptured": g.types.closures_uncaptured,
     });
     Ok(Output::new(t, data))
 }
