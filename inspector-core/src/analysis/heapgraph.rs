@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::histogram::Histogram;
-use super::mark::{self, MarkInput, Reach};
+use super::mark::{MarkInput, Reach};
 use super::objtypes::{self, ObjectTypes};
 use super::progress::{Phase, Progress};
 use super::roottypes::{self, RootTypeInput};
@@ -52,9 +52,9 @@ impl HeapGraph {
             source,
         };
         progress(Phase::Heap);
-        let heap = s.heap()?;
-        progress(Phase::Goroutines);
-        let goroutines = s.goroutines()?;
+        // The heap walk and the goroutines' stacks do not depend on each other.
+        let (heap, goroutines) = rayon::join(|| s.heap(), || s.goroutines());
+        let (heap, goroutines) = (heap?, goroutines?);
         let objects = s.objects()?;
         let dwarf = s
             .exe
@@ -75,18 +75,7 @@ impl HeapGraph {
         })
         .map_err(rt_err)?;
         let roots_time = t0.elapsed();
-        progress(Phase::Mark);
-        let t1 = Instant::now();
-        let reach = mark::mark(MarkInput {
-            mem: s.memory(),
-            rt: &s.rt,
-            heap: &heap,
-            objects: &objects.layouts,
-            layouts: &layouts,
-            types: objects.types(s.memory()),
-            roots: &roots,
-        });
-        let mark_time = t1.elapsed();
+        // Typing starts from the typed globals and roots, before marking.
         progress(Phase::Types);
         let t2 = Instant::now();
         let globals = typed_globals(dwarf, s.rt.bias, &roots);
@@ -103,11 +92,18 @@ impl HeapGraph {
         let typed_roots_time = t3.elapsed();
         roots.problems.extend(typed_roots.problems);
         let containers = ContainerLayouts::resolve(dwarf, s.rt.version);
-        let types = objtypes::compute(
-            s.memory(),
-            &tr,
+        progress(Phase::Mark);
+        let (reach, types, mark_time) = objtypes::mark_and_type(
+            MarkInput {
+                mem: s.memory(),
+                rt: &s.rt,
+                heap: &heap,
+                objects: &objects.layouts,
+                layouts: &layouts,
+                types: tr,
+                roots: &roots,
+            },
             &objects.layouts.consts,
-            &reach,
             &globals,
             &typed_roots.roots,
             &objtypes::Followers {
@@ -123,6 +119,7 @@ impl HeapGraph {
                 },
             },
         );
+        let types_time = t2.elapsed().saturating_sub(mark_time);
         let histogram = Histogram::compute(&reach, &types);
         Ok(HeapGraph {
             roots,
@@ -132,7 +129,7 @@ impl HeapGraph {
             root_vars: typed_roots.names,
             roots_time,
             mark_time,
-            types_time: t2.elapsed(),
+            types_time,
             typed_roots_time,
         })
     }

@@ -5,6 +5,7 @@
 //! bytes (the size class, or the large object's span bytes), as the heap walk counts them.
 //! Rows are selected by a regular expression over their names ([`type_regex`]).
 
+use rayon::prelude::*;
 use regex::Regex;
 
 use super::mark::Reach;
@@ -62,36 +63,68 @@ impl Histogram {
     pub fn compute(reach: &Reach, types: &ObjectTypes) -> Histogram {
         let (spans, alloc, marks) = reach.index();
         let bit = |v: &[u64], b: u64| v[(b / 64) as usize] >> (b % 64) & 1 == 1;
-        // Typed: per type index, single and multi-element; unknown: per span class.
-        let mut typed = vec![[0u64; 2 + TypeSource::ALL.len()]; types.types.len() * 2];
-        let mut unknown = vec![[0u64; 2]; 256];
-        let mut garbage = [0u64; 2];
-        for s in spans {
-            for slot in 0..u64::from(s.nelems) {
-                let b = s.bit + slot;
-                if !bit(alloc, b) {
-                    continue;
-                }
-                if !bit(marks, b) {
-                    garbage[0] += 1;
-                    garbage[1] += s.elemsize;
-                    continue;
-                }
-                match types.slot(b) {
-                    Some((ti, how, multi)) => {
-                        let r = &mut typed[ti * 2 + usize::from(multi)];
-                        r[0] += 1;
-                        r[1] += s.elemsize;
-                        r[2 + how as usize] += 1;
-                    }
-                    None => {
-                        let r = &mut unknown[s.spanclass as usize];
-                        r[0] += 1;
-                        r[1] += s.elemsize;
-                    }
-                }
-            }
+        // Typed: per type index, single and multi-element; unknown: per span class. Spans in
+        // parallel chunks, each with its own counts.
+        #[derive(Clone)]
+        struct Counts {
+            typed: Vec<[u64; 2 + TypeSource::ALL.len()]>,
+            unknown: Vec<[u64; 2]>,
+            garbage: [u64; 2],
         }
+        let empty = || Counts {
+            typed: vec![[0u64; 2 + TypeSource::ALL.len()]; types.types.len() * 2],
+            unknown: vec![[0u64; 2]; 256],
+            garbage: [0; 2],
+        };
+        let Counts {
+            typed,
+            unknown,
+            garbage,
+        } = spans
+            .par_chunks(1024)
+            .fold(empty, |mut c, chunk| {
+                for s in chunk {
+                    for slot in 0..u64::from(s.nelems) {
+                        let b = s.bit + slot;
+                        if !bit(alloc, b) {
+                            continue;
+                        }
+                        if !bit(marks, b) {
+                            c.garbage[0] += 1;
+                            c.garbage[1] += s.elemsize;
+                            continue;
+                        }
+                        match types.slot(b) {
+                            Some((ti, how, multi)) => {
+                                let r = &mut c.typed[ti * 2 + usize::from(multi)];
+                                r[0] += 1;
+                                r[1] += s.elemsize;
+                                r[2 + how as usize] += 1;
+                            }
+                            None => {
+                                let r = &mut c.unknown[s.spanclass as usize];
+                                r[0] += 1;
+                                r[1] += s.elemsize;
+                            }
+                        }
+                    }
+                }
+                c
+            })
+            .reduce(empty, |mut a, b| {
+                for (x, y) in a.typed.iter_mut().zip(&b.typed) {
+                    for (p, q) in x.iter_mut().zip(y) {
+                        *p += q;
+                    }
+                }
+                for (x, y) in a.unknown.iter_mut().zip(&b.unknown) {
+                    x[0] += y[0];
+                    x[1] += y[1];
+                }
+                a.garbage[0] += b.garbage[0];
+                a.garbage[1] += b.garbage[1];
+                a
+            });
         let mut h = Histogram {
             live_bytes: reach.reachable_bytes,
             ..Histogram::default()

@@ -117,6 +117,7 @@ impl Reach {
     }
 
     /// The address → span lookup over [`Reach::index`]'s spans.
+    #[cfg(test)]
     pub(crate) fn lookup(&self) -> &SpanLookup {
         &self.lookup
     }
@@ -365,13 +366,69 @@ impl SpanLookup {
     }
 }
 
-struct Index<'a> {
+/// The state of 64 consecutive slots (global slot bits `64 * i ..`), kept together so that
+/// one cache line answers every question asked about a slot on the hot path.
+#[derive(Debug, Default)]
+#[repr(align(32))]
+pub(crate) struct SlotBits {
+    /// Allocated (fixed before marking).
+    pub(crate) alloc: u64,
+    pub(crate) marked: AtomicU64,
+    /// For a [`Visitor`] that types objects: the slot has a type.
+    pub(crate) typed: AtomicU64,
+    /// For a [`Visitor`] that types objects: the slot's typed words are followed (claimed).
+    pub(crate) scanned: AtomicU64,
+}
+
+impl SlotBits {
+    /// Per 64 slots: these allocation and mark bits, the rest clear.
+    #[cfg(test)]
+    pub(crate) fn from_bits(alloc: &[u64], marks: &[u64]) -> Vec<SlotBits> {
+        alloc
+            .iter()
+            .zip(marks)
+            .map(|(&a, &m)| SlotBits {
+                alloc: a,
+                marked: AtomicU64::new(m),
+                ..SlotBits::default()
+            })
+            .collect()
+    }
+}
+
+/// The span/slot index marking fills: spans, address lookup, allocation and mark bits, and
+/// how objects' pointer words are found. Built before marking ([`Index::build`]) so that a
+/// [`Visitor`] can read it while marking runs.
+pub(crate) struct Index<'a> {
     mem: &'a dyn Memory,
     spans: Vec<SpanMeta>,
     lookup: SpanLookup,
-    alloc: Vec<u64>,
-    marks: Vec<AtomicU64>,
+    /// Allocation and mark bits (and a visitor's), by 64 slots.
+    bits: Vec<SlotBits>,
     scan: ScanRules,
+    problems: Vec<String>,
+}
+
+impl Index<'_> {
+    /// The in-use spans in address order.
+    pub(crate) fn spans(&self) -> &[SpanMeta] {
+        &self.spans
+    }
+
+    pub(crate) fn lookup(&self) -> &SpanLookup {
+        &self.lookup
+    }
+
+    /// The slots' state bits (each span's slots from its `bit`); mark bits are set while
+    /// marking runs.
+    pub(crate) fn bits(&self) -> &[SlotBits] {
+        &self.bits
+    }
+
+    /// Whether the runtime stores object types (malloc headers, `largeType`).
+    pub(crate) fn types_stored(&self) -> bool {
+        self.scan.mechanism == Mechanism::Headers
+    }
 }
 
 /// Where an object's pointer words are (kept by [`Reach`] after marking).
@@ -399,15 +456,59 @@ pub struct MarkInput<'a> {
 
 /// Mark from `roots` and count live and garbage objects.
 pub fn mark(inp: MarkInput<'_>) -> Reach {
-    let mut problems = Vec::new();
-    let ix = build_index(&inp, &mut problems);
+    let ix = Index::build(&inp);
+    let marked = run(&inp, &ix, &NoVisit);
+    tally(inp, ix, marked)
+}
+
+/// A work item's slot with this bit set: the object was typed after it was marked, and only
+/// its typed words are left to follow ([`Visitor::retype`]).
+pub(crate) const RETYPE: u32 = 1 << 31;
+
+/// Work done on objects as marking reaches them (typing, `objtypes`). Each call may add work
+/// items (span index, slot) to `work`, [`RETYPE`] items included; each worker has its own
+/// `Local`.
+pub(crate) trait Visitor: Sync {
+    type Local;
+    fn local(&self) -> Self::Local;
+    /// The scan object in `slot` of span `si`, just before marking scans it.
+    fn object(&self, l: &mut Self::Local, si: u32, slot: u32, work: &mut Vec<(u32, u32)>);
+    /// The noscan object in `slot` of span `si`, just marked.
+    fn noscan(&self, l: &mut Self::Local, si: u32, slot: u32, work: &mut Vec<(u32, u32)>);
+    /// A [`RETYPE`] item (its bit cleared).
+    fn retype(&self, l: &mut Self::Local, si: u32, slot: u32, work: &mut Vec<(u32, u32)>);
+    /// The worker is done.
+    fn finish(&self, l: &mut Self::Local);
+}
+
+/// Marking alone.
+pub(crate) struct NoVisit;
+
+impl Visitor for NoVisit {
+    type Local = ();
+    fn local(&self) {}
+    fn object(&self, _: &mut (), _: u32, _: u32, _: &mut Vec<(u32, u32)>) {}
+    fn noscan(&self, _: &mut (), _: u32, _: u32, _: &mut Vec<(u32, u32)>) {}
+    fn retype(&self, _: &mut (), _: u32, _: u32, _: &mut Vec<(u32, u32)>) {}
+    fn finish(&self, _: &mut ()) {}
+}
+
+/// What marking found besides the mark bits.
+pub(crate) struct Marked {
+    conservative: u64,
+    masks: MaskTable,
+}
+
+/// Mark from `inp.roots` into `ix`, telling `visit` of the objects reached.
+pub(crate) fn run<V: Visitor>(inp: &MarkInput<'_>, ix: &Index<'_>, visit: &V) -> Marked {
     let conservative = AtomicU64::new(0);
     let all_masks = Mutex::new(Vec::new());
     let shared = Shared {
-        ix: &ix,
+        ix,
         types: &inp.types,
         conservative: &conservative,
         all_masks: &all_masks,
+        visit,
     };
     // Roots in parallel chunks; a worker whose work list grows hands half of it to a new
     // task, so that one root reaching most of the heap still keeps every core busy.
@@ -429,7 +530,20 @@ pub fn mark(inp: MarkInput<'_>) -> Reach {
     let mut masks = all_masks.into_inner().unwrap_or_else(|p| p.into_inner());
     masks.sort_unstable_by_key(|e: &(u64, _)| e.0);
     masks.dedup_by_key(|e| e.0);
-    tally(inp, ix, conservative.into_inner(), problems, masks)
+    Marked {
+        conservative: conservative.into_inner(),
+        masks,
+    }
+}
+
+impl<'a> Index<'a> {
+    /// The index of `inp`'s heap, nothing marked yet.
+    pub(crate) fn build(inp: &MarkInput<'a>) -> Index<'a> {
+        let mut problems = Vec::new();
+        let mut ix = build_index(inp, &mut problems);
+        ix.problems = problems;
+        ix
+    }
 }
 
 fn build_index<'a>(inp: &MarkInput<'a>, problems: &mut Vec<String>) -> Index<'a> {
@@ -519,8 +633,13 @@ fn build_index<'a>(inp: &MarkInput<'a>, problems: &mut Vec<String>) -> Index<'a>
         mem,
         spans,
         lookup,
-        alloc,
-        marks: (0..words).map(|_| AtomicU64::new(0)).collect(),
+        bits: alloc
+            .into_iter()
+            .map(|a| SlotBits {
+                alloc: a,
+                ..SlotBits::default()
+            })
+            .collect(),
         scan: ScanRules {
             mechanism,
             heap_arenas,
@@ -537,7 +656,29 @@ fn build_index<'a>(inp: &MarkInput<'a>, problems: &mut Vec<String>) -> Index<'a>
                 0
             },
         },
+        problems: Vec::new(),
     }
+}
+
+/// The bits set in `a` (and in `and`, if given) from bit `lo` over `n` bits.
+pub(crate) fn count_bits(a: &[u64], and: Option<&[u64]>, lo: u64, n: u64) -> u64 {
+    let hi = lo + n;
+    let mut total = 0;
+    let mut b = lo;
+    while b < hi {
+        let w = (b / 64) as usize;
+        let from = b % 64;
+        let to = (hi - 64 * w as u64).min(64);
+        let mut m = u64::MAX << from;
+        if to < 64 {
+            m &= (1u64 << to) - 1;
+        }
+        let v = a.get(w).copied().unwrap_or(0)
+            & and.map_or(u64::MAX, |x| x.get(w).copied().unwrap_or(0));
+        total += u64::from((v & m).count_ones());
+        b = 64 * (w as u64 + 1);
+    }
+    total
 }
 
 /// OR the bit vector `local` into `global` starting at bit `offset`.
@@ -590,44 +731,48 @@ const ROOTS_PER_TASK: usize = 64;
 const SPLIT_AT: usize = 2048;
 
 /// What every marking task shares.
-#[derive(Clone, Copy)]
-struct Shared<'i, 'a> {
+struct Shared<'i, 'a, V> {
     ix: &'i Index<'a>,
     types: &'i TypeReader<'a>,
     conservative: &'i AtomicU64,
     /// Every worker's resolved masks, gathered when it ends (kept by [`Reach`]).
     all_masks: &'i Mutex<MaskTable>,
+    visit: &'i V,
 }
 
-impl<'i, 'a> Shared<'i, 'a> {
-    fn worker(self, work: Vec<(u32, u32)>) -> Worker<'i, 'a> {
+impl<V> Clone for Shared<'_, '_, V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<V> Copy for Shared<'_, '_, V> {}
+
+impl<'i, 'a, V: Visitor> Shared<'i, 'a, V> {
+    fn worker(self, work: Vec<(u32, u32)>) -> Worker<'i, 'a, V> {
         Worker {
-            ix: self.ix,
-            types: self.types,
+            sh: self,
             work,
             masks: HashMap::new(),
-            conservative: self.conservative,
-            all_masks: self.all_masks,
+            local: self.visit.local(),
         }
     }
 }
 
-struct Worker<'i, 'a> {
-    ix: &'i Index<'a>,
-    types: &'i TypeReader<'a>,
+struct Worker<'i, 'a, V: Visitor> {
+    sh: Shared<'i, 'a, V>,
     work: Vec<(u32, u32)>,
-    /// Pointer masks by type address (one bit per word of the type's pointer bytes).
     /// Pointer word offsets within one element, and the element's size in words, by type
     /// address.
     masks: HashMap<u64, Option<Arc<ElemMask>>>,
-    conservative: &'i AtomicU64,
-    all_masks: &'i Mutex<MaskTable>,
+    local: V::Local,
 }
 
-impl Drop for Worker<'_, '_> {
+impl<V: Visitor> Drop for Worker<'_, '_, V> {
     fn drop(&mut self) {
+        self.sh.visit.finish(&mut self.local);
         if !self.masks.is_empty() {
-            let mut all = self.all_masks.lock().unwrap_or_else(|p| p.into_inner());
+            let mut all = self.sh.all_masks.lock().unwrap_or_else(|p| p.into_inner());
             all.extend(self.masks.drain());
         }
     }
@@ -641,9 +786,9 @@ trait WordSink {
     fn word(&mut self, off: u64, v: u64);
 }
 
-impl WordSink for Worker<'_, '_> {
+impl<V: Visitor> WordSink for Worker<'_, '_, V> {
     fn mask(&mut self, typ: u64) -> Option<Arc<ElemMask>> {
-        let types = self.types;
+        let types = self.sh.types;
         self.masks
             .entry(typ)
             .or_insert_with(|| {
@@ -659,7 +804,7 @@ impl WordSink for Worker<'_, '_> {
             .clone()
     }
     fn conservative(&mut self) {
-        self.conservative.fetch_add(1, Ordering::Relaxed);
+        self.sh.conservative.fetch_add(1, Ordering::Relaxed);
     }
     #[inline]
     fn word(&mut self, _off: u64, v: u64) {
@@ -667,10 +812,10 @@ impl WordSink for Worker<'_, '_> {
     }
 }
 
-impl<'i, 'a> Worker<'i, 'a> {
+impl<'i, 'a, V: Visitor> Worker<'i, 'a, V> {
     /// Scan `size` bytes at `addr`, following the words `is_ptr` selects.
     fn scan_words(&mut self, addr: u64, size: u64, is_ptr: impl Fn(u64) -> bool) {
-        let Ok(b) = self.ix.mem.bytes(addr, size as usize) else {
+        let Ok(b) = self.sh.ix.mem.bytes(addr, size as usize) else {
             return;
         };
         for (i, w) in b.chunks_exact(8).enumerate() {
@@ -682,7 +827,7 @@ impl<'i, 'a> Worker<'i, 'a> {
 
     /// A pointer value: mark the allocated slot it points into, if any.
     fn pointer(&mut self, v: u64) {
-        let ix = self.ix;
+        let ix = self.sh.ix;
         let Some(si) = ix.lookup.span(v) else {
             return;
         };
@@ -692,16 +837,24 @@ impl<'i, 'a> Worker<'i, 'a> {
             return;
         }
         let b = s.bit + slot;
-        let (w, m) = ((b / 64) as usize, 1u64 << (b % 64));
-        if ix.alloc[w] & m == 0 {
+        let (bits, m) = (&ix.bits[(b / 64) as usize], 1u64 << (b % 64));
+        if bits.alloc & m == 0 {
             return;
         }
         // A plain load first: most pointers to a marked object need no atomic write.
-        if ix.marks[w].load(Ordering::Relaxed) & m != 0 {
+        if bits.marked.load(Ordering::Relaxed) & m != 0 {
             return;
         }
-        if ix.marks[w].fetch_or(m, Ordering::Relaxed) & m == 0 && s.spanclass & 1 == 0 {
-            self.work.push((si as u32, slot as u32));
+        // Sequentially consistent: a visitor typing objects concurrently checks the mark
+        // after setting a type, and marking checks the type after setting the mark.
+        if bits.marked.fetch_or(m, Ordering::SeqCst) & m == 0 {
+            if s.spanclass & 1 == 0 {
+                self.work.push((si as u32, slot as u32));
+            } else {
+                self.sh
+                    .visit
+                    .noscan(&mut self.local, si as u32, slot as u32, &mut self.work);
+            }
         }
     }
 
@@ -709,27 +862,28 @@ impl<'i, 'a> Worker<'i, 'a> {
     where
         'i: 's,
         'a: 's,
+        V: 's,
     {
         while let Some((si, slot)) = self.work.pop() {
-            let ix = self.ix;
-            let s = &ix.spans[si as usize];
-            scan_object(
-                &ix.scan,
-                ix.lookup.arenas(),
-                ix.mem,
-                s,
-                u64::from(slot),
-                self,
-            );
+            let sh = self.sh;
+            if slot & RETYPE != 0 {
+                sh.visit
+                    .retype(&mut self.local, si, slot & !RETYPE, &mut self.work);
+            } else {
+                sh.visit.object(&mut self.local, si, slot, &mut self.work);
+                let ix = sh.ix;
+                scan_object(
+                    &ix.scan,
+                    ix.lookup.arenas(),
+                    ix.mem,
+                    &ix.spans[si as usize],
+                    u64::from(slot),
+                    self,
+                );
+            }
             if self.work.len() >= SPLIT_AT {
                 let half = self.work.split_off(self.work.len() / 2);
-                let shared = Shared {
-                    ix: self.ix,
-                    types: self.types,
-                    conservative: self.conservative,
-                    all_masks: self.all_masks,
-                };
-                sc.spawn(move |sc| shared.worker(half).drain(sc));
+                sc.spawn(move |sc| sh.worker(half).drain(sc));
             }
         }
     }
@@ -882,14 +1036,17 @@ fn mask_with_stride(mut m: Vec<bool>, size: u64) -> Vec<bool> {
     m
 }
 
-fn tally(
-    inp: MarkInput<'_>,
-    ix: Index<'_>,
-    conservative: u64,
-    problems: Vec<String>,
-    masks: MaskTable,
-) -> Reach {
-    let marks: Vec<u64> = ix.marks.into_iter().map(AtomicU64::into_inner).collect();
+/// The figures of a marked index.
+pub(crate) fn tally(inp: MarkInput<'_>, ix: Index<'_>, marked: Marked) -> Reach {
+    let Marked {
+        conservative,
+        masks,
+    } = marked;
+    let (alloc, marks): (Vec<u64>, Vec<u64>) = ix
+        .bits
+        .into_iter()
+        .map(|b| (b.alloc, b.marked.into_inner()))
+        .unzip();
     let classes = inp.heap.class_sizes.len().max(1);
     let mut by: Vec<ClassReach> = (0..classes)
         .map(|c| ClassReach {
@@ -898,23 +1055,23 @@ fn tally(
             ..ClassReach::default()
         })
         .collect();
-    let bit = |v: &[u64], b: u64| v[(b / 64) as usize] >> (b % 64) & 1 == 1;
-    for s in &ix.spans {
+    // Per span: allocated and reachable slots by popcount; spans in parallel chunks.
+    let counts: Vec<(u64, u64)> = ix
+        .spans
+        .par_iter()
+        .map(|s| {
+            let n = u64::from(s.nelems);
+            let allocated = count_bits(&alloc, None, s.bit, n);
+            (allocated, count_bits(&alloc, Some(&marks), s.bit, n))
+        })
+        .collect();
+    for (s, (allocated, reachable)) in ix.spans.iter().zip(counts) {
         let cr = &mut by[((s.spanclass >> 1) as usize).min(classes - 1)];
-        for i in 0..s.nelems as u64 {
-            let b = s.bit + i;
-            if !bit(&ix.alloc, b) {
-                continue;
-            }
-            cr.allocated_objects += 1;
-            if bit(&marks, b) {
-                cr.reachable_objects += 1;
-                cr.reachable_bytes += s.elemsize;
-            } else {
-                cr.garbage_objects += 1;
-                cr.garbage_bytes += s.elemsize;
-            }
-        }
+        cr.allocated_objects += allocated;
+        cr.reachable_objects += reachable;
+        cr.reachable_bytes += reachable * s.elemsize;
+        cr.garbage_objects += allocated - reachable;
+        cr.garbage_bytes += (allocated - reachable) * s.elemsize;
     }
     let mut r = Reach {
         mechanism: match ix.scan.mechanism {
@@ -922,7 +1079,7 @@ fn tally(
             Mechanism::Headers => "span_bits_headers_large_type",
         },
         conservative_objects: conservative,
-        problems,
+        problems: ix.problems,
         roots_by_kind: inp.roots.by_kind(),
         ..Reach::default()
     };
@@ -938,7 +1095,7 @@ fn tally(
     r.spans = Arc::new(ix.spans);
     r.lookup = Arc::new(ix.lookup);
     r.marks = Arc::new(marks);
-    r.alloc = Arc::new(ix.alloc);
+    r.alloc = Arc::new(alloc);
     r.scan = Arc::new(ix.scan);
     r.masks = Arc::new(masks);
     r
@@ -1029,6 +1186,19 @@ mod tests {
         assert_eq!(l.span(a1 + 0x7fff), Some(2));
         assert_eq!(l.span(a1 + 0x8000), None);
         assert_eq!(l.span(a0 - 8), None, "below the heap");
+    }
+
+    #[test]
+    fn count_bits_over_unaligned_ranges() {
+        let a = [u64::MAX, 0b1011, u64::MAX];
+        let m = [0b1, u64::MAX, 1 << 63];
+        assert_eq!(count_bits(&a, None, 0, 192), 64 + 3 + 64);
+        assert_eq!(count_bits(&a, None, 60, 8), 4 + 3);
+        assert_eq!(count_bits(&a, None, 65, 1), 1);
+        assert_eq!(count_bits(&a, None, 66, 1), 0);
+        assert_eq!(count_bits(&a, Some(&m), 0, 192), 1 + 3 + 1);
+        assert_eq!(count_bits(&a, Some(&m), 1, 190), 3);
+        assert_eq!(count_bits(&a, None, 10, 0), 0);
     }
 
     #[test]

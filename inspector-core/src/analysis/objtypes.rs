@@ -29,6 +29,7 @@ use std::borrow::Cow;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 mod closure_sites;
 mod follow;
@@ -38,7 +39,7 @@ use registry::Registry;
 
 pub use follow::Followers;
 
-use super::mark::{Reach, SpanLookup, SpanMeta};
+use super::mark::{self, MarkInput, Reach, SlotBits, SpanLookup, SpanMeta};
 use crate::binary::dwarf::VariableType;
 use crate::runtime::layout::ObjectConsts;
 use crate::runtime::types::TypeReader;
@@ -260,18 +261,19 @@ const MAX_EDGES: usize = 1 << 14;
 /// Bound on struct/array nesting followed.
 const MAX_DEPTH: u32 = 32;
 
-/// Objects a worker scans before handing half of its work list to a new task.
-const SPLIT: usize = 2048;
-/// Spans per task of the stored-types pass.
-const SPAN_CHUNK: usize = 512;
-
 /// What every worker reads, and the per-slot table they fill.
 struct Shared<'a> {
     lookup: &'a SpanLookup,
     mem: &'a dyn Memory,
     tr: &'a TypeReader<'a>,
     spans: &'a [SpanMeta],
-    marks: &'a [u64],
+    /// Allocation, mark, typed and scanned bits. Mark bits are set by marking as it runs
+    /// (typing while marking), or all before (typing a marked heap). `typed` is set once a
+    /// slot's type is: most pointers lead to typed objects, and the bit shares its cache line
+    /// with the others where `slot_type` would be a miss. `scanned` is claimed by whoever
+    /// follows the typed words of the object: marking when it reaches an object typed already,
+    /// or the worker that types a marked object.
+    bits: &'a [SlotBits],
     header_min: u64,
     header_size: u64,
     types_stored: bool,
@@ -279,17 +281,12 @@ struct Shared<'a> {
     followers: Followers<'a>,
     /// Per slot: type index + 1 (0: unknown), set once (compare-and-swap).
     slot_type: Vec<AtomicU32>,
-    /// One bit per slot, set once its type is: most pointers lead to typed objects, and this
-    /// 1/32 of `slot_type`'s size stays in cache where `slot_type` would be a miss.
-    typed: Vec<AtomicU64>,
     slot_how: Vec<AtomicU8>,
     reg: Mutex<Registry<'a>>,
     /// (objects typed per source, skipped) of finished workers.
     totals: Mutex<([u64; 12], u64)>,
     /// A slot two workers found two different types for (the first stays).
     conflicts: AtomicU64,
-    /// Split-off work lists not yet taken by a thread.
-    queued: AtomicU64,
 }
 
 /// What a worker needs of a type on the hot path.
@@ -301,32 +298,70 @@ struct Meta {
     addr: u64,
 }
 
-/// One propagation task: its work list and its copies of the registry's data.
+/// One task's view: its copies of the registry's data, its counts and the objects it typed
+/// after they were marked (work items for marking, [`mark::RETYPE`] set).
 struct Worker<'s, 'a> {
     sh: &'s Shared<'a>,
     metas: Vec<Option<Meta>>,
     edges: Vec<Option<Edges>>,
     by_source: [u64; 12],
     skipped: u64,
-    /// Typed objects still to scan: (data start, data bytes, type index).
-    work: Vec<(u64, u64, u32)>,
+    work: Vec<(u32, u32)>,
     /// The slots of the span last scanned: (start, end, bytes), saving a search of the core's
     /// regions per object.
     span_bytes: (u64, u64, &'a [u8]),
+    /// The stored type last looked up: (descriptor, type index).
+    last_stored: (u64, Option<u32>),
 }
 
-/// Type every reachable object that can be typed. `globals`: (address, size, DWARF type) of
-/// each global variable typed by DWARF; `roots`: other typed places (stack slots, finalizer
-/// specials); maps, channels and closures are followed as far as `followers` allows (the
-/// default follows none).
+/// Mark the heap from `inp.roots` and type every reachable object that can be typed, in one
+/// pass. `globals`: (address, size, DWARF type) of each global variable typed by DWARF;
+/// `roots`: other typed places (stack slots, finalizer specials); maps, channels and closures
+/// are followed as far as `followers` allows (the default follows none). Returns the marking,
+/// the types and the time spent marking (typing included; the rest is typing's).
 ///
-/// Parallel (rayon): first the seeds (the stored types in chunks of spans, meanwhile the typed
-/// globals then the typed roots), then their work lists, each task handing half its list to a
-/// new task when it grows long. A slot is typed once (compare-and-swap); the result does not
+/// The typed globals and roots first type the objects they point at. Then marking runs
+/// ([`mark::run`]), and as it reaches each object it first follows the object's typed words
+/// (header and `largeType` types are read there), typing what they point at before marking
+/// reaches it, so most objects are read once. An object typed after it was marked is queued
+/// for its typed words alone. A slot is typed once (compare-and-swap); the result does not
 /// depend on the schedule except where two typed words disagree about an untyped object
 /// (counted in [`ObjectTypes::conflicts`]; zero on the test cores), where the first to arrive
-/// wins.
-pub fn compute(
+/// wins. Objects typed but never marked (a typed word the runtime would not follow) lose their
+/// type at the end.
+pub fn mark_and_type(
+    inp: MarkInput<'_>,
+    consts: &ObjectConsts,
+    globals: &[(u64, u64, VariableType)],
+    roots: &[TypedRoot],
+    followers: &Followers<'_>,
+) -> (Reach, ObjectTypes, Duration) {
+    let ix = mark::Index::build(&inp);
+    let sh = Shared::new(
+        inp.mem,
+        &inp.types,
+        consts,
+        (ix.spans(), ix.lookup(), ix.bits()),
+        ix.types_stored(),
+        followers,
+    );
+    let mut w = Worker::new(&sh);
+    w.seed(globals, roots);
+    // Nothing is marked yet, so nothing is queued.
+    debug_assert!(w.work.is_empty());
+    w.add_totals();
+    drop(w);
+    let t = Instant::now();
+    let marked = mark::run(&inp, &ix, &&sh);
+    let mark_time = t.elapsed();
+    let types = sh.into_types();
+    (mark::tally(inp, ix, marked), types, mark_time)
+}
+
+/// Type the reachable objects of a heap already marked (`reach`), as [`mark_and_type`]
+/// would.
+#[cfg(test)]
+fn compute(
     mem: &dyn Memory,
     tr: &TypeReader<'_>,
     consts: &ObjectConsts,
@@ -335,104 +370,145 @@ pub fn compute(
     roots: &[TypedRoot],
     followers: &Followers<'_>,
 ) -> ObjectTypes {
-    let (spans, _alloc, marks) = reach.index();
-    let slots = spans.last().map_or(0, |s| s.bit + u64::from(s.nelems)) as usize;
-    let string_data = TypeInfo {
-        addr: 0,
-        name: STRING_DATA.to_string(),
-        size: 1,
-        ptr_bytes: 0,
-        pseudo: Pseudo::One,
-    };
-    let sh = Shared {
-        lookup: reach.lookup(),
+    let (spans, alloc, marks) = reach.index();
+    let bits = SlotBits::from_bits(alloc, marks);
+    let sh = Shared::new(
         mem,
         tr,
-        spans,
-        marks,
-        header_min: consts.min_size_for_malloc_header.unwrap_or(u64::MAX),
-        header_size: consts.malloc_header_size,
-        types_stored: reach.types_stored(),
-        tiny_class: consts.tiny_span_class,
-        followers: *followers,
-        slot_type: (0..slots).map(|_| AtomicU32::new(0)).collect(),
-        typed: (0..slots.div_ceil(64)).map(|_| AtomicU64::new(0)).collect(),
-        slot_how: (0..slots).map(|_| AtomicU8::new(0)).collect(),
-        reg: Mutex::new(Registry::new(
+        consts,
+        (spans, reach.lookup(), &bits),
+        reach.types_stored(),
+        followers,
+    );
+    let mut w = Worker::new(&sh);
+    for (si, s) in spans.iter().enumerate() {
+        if w.has_stored_type(s) {
+            for slot in 0..s.nelems {
+                if w.is_marked(s.bit + u64::from(slot)) {
+                    w.stored(si, slot);
+                }
+            }
+        }
+    }
+    w.seed(globals, roots);
+    while let Some((si, slot)) = w.work.pop() {
+        w.retype(si as usize, slot & !mark::RETYPE);
+    }
+    w.add_totals();
+    drop(w);
+    sh.into_types()
+}
+
+impl<'s, 'a> mark::Visitor for &'s Shared<'a> {
+    type Local = Worker<'s, 'a>;
+    fn local(&self) -> Worker<'s, 'a> {
+        Worker::new(self)
+    }
+    fn object(&self, w: &mut Worker<'s, 'a>, si: u32, slot: u32, work: &mut Vec<(u32, u32)>) {
+        w.object(si as usize, slot);
+        work.append(&mut w.work);
+    }
+    fn noscan(&self, w: &mut Worker<'s, 'a>, si: u32, slot: u32, work: &mut Vec<(u32, u32)>) {
+        w.noscan(si as usize, slot);
+        work.append(&mut w.work);
+    }
+    fn retype(&self, w: &mut Worker<'s, 'a>, si: u32, slot: u32, work: &mut Vec<(u32, u32)>) {
+        w.retype(si as usize, slot);
+        work.append(&mut w.work);
+    }
+    fn finish(&self, w: &mut Worker<'s, 'a>) {
+        w.add_totals();
+    }
+}
+
+impl<'a> Shared<'a> {
+    fn new(
+        mem: &'a dyn Memory,
+        tr: &'a TypeReader<'a>,
+        consts: &ObjectConsts,
+        (spans, lookup, bits): (&'a [SpanMeta], &'a SpanLookup, &'a [SlotBits]),
+        types_stored: bool,
+        followers: &Followers<'a>,
+    ) -> Self {
+        let slots = spans.last().map_or(0, |s| s.bit + u64::from(s.nelems)) as usize;
+        let string_data = TypeInfo {
+            addr: 0,
+            name: STRING_DATA.to_string(),
+            size: 1,
+            ptr_bytes: 0,
+            pseudo: Pseudo::One,
+        };
+        Shared {
+            lookup,
             mem,
             tr,
-            vec![string_data],
-            follow::State::new(followers),
-        )),
-        totals: Mutex::new(([0; 12], 0)),
-        conflicts: AtomicU64::new(0),
-        queued: AtomicU64::new(0),
-    };
-    // Seeds first, as the sequential order had them: the stored types (chunks of spans in
-    // parallel; header slots are never typed otherwise) and, meanwhile, the globals then the
-    // typed roots, whose direct targets are typed before any propagation. Then the work lists
-    // are drained in parallel.
-    let shr = &sh;
-    let (mut lists, seeded) = rayon::join(
-        || {
-            if !shr.types_stored {
-                return Vec::new();
-            }
-            let chunks: Vec<_> = (0..spans.len()).step_by(SPAN_CHUNK).collect();
-            chunks
+            spans,
+            bits,
+            header_min: consts.min_size_for_malloc_header.unwrap_or(u64::MAX),
+            header_size: consts.malloc_header_size,
+            types_stored,
+            tiny_class: consts.tiny_span_class,
+            followers: *followers,
+            // Tens of megabytes on a large heap, first touched here: in parallel.
+            slot_type: (0..slots)
                 .into_par_iter()
-                .map(|lo| {
-                    let mut w = Worker::new(shr);
-                    w.stored_types(lo..(lo + SPAN_CHUNK).min(spans.len()));
-                    w.finish()
-                })
-                .collect::<Vec<_>>()
-        },
-        || {
-            let mut w = Worker::new(shr);
-            for &(addr, size, typ) in globals {
-                w.global(addr, size, typ);
-            }
-            for &r in roots {
-                w.typed_root(r);
-            }
-            w.finish()
-        },
-    );
-    lists.push(seeded);
-    rayon::scope(|sc| {
-        for list in lists.into_iter().filter(|l| !l.is_empty()) {
-            sc.spawn(move |sc| {
-                let mut w = Worker::new(shr);
-                w.work = list;
-                w.drain(sc);
-            });
+                .map(|_| AtomicU32::new(0))
+                .collect(),
+            slot_how: (0..slots)
+                .into_par_iter()
+                .map(|_| AtomicU8::new(0))
+                .collect(),
+            reg: Mutex::new(Registry::new(
+                mem,
+                tr,
+                vec![string_data],
+                follow::State::new(followers),
+            )),
+            totals: Mutex::new(([0; 12], 0)),
+            conflicts: AtomicU64::new(0),
         }
-    });
-    let reg = sh.reg.into_inner().unwrap_or_else(|e| e.into_inner());
-    let (by_source, skipped) = sh.totals.into_inner().unwrap_or_else(|e| e.into_inner());
-    ObjectTypes {
-        types: reg.types,
-        slot_type: sh
+    }
+
+    /// The table, without the types of objects left unmarked (every worker has finished).
+    fn into_types(self) -> ObjectTypes {
+        let reg = self.reg.into_inner().unwrap_or_else(|e| e.into_inner());
+        let (mut by_source, skipped) = self.totals.into_inner().unwrap_or_else(|e| e.into_inner());
+        let mut slot_type: Vec<u32> = self
             .slot_type
             .into_iter()
             .map(AtomicU32::into_inner)
-            .collect(),
-        slot_how: sh.slot_how.into_iter().map(AtomicU8::into_inner).collect(),
-        by_source,
-        skipped,
-        conflicts: sh.conflicts.into_inner(),
-        closures_uncaptured: reg.follow.uncaptured,
+            .collect();
+        let mut slot_how: Vec<u8> = self
+            .slot_how
+            .into_iter()
+            .map(AtomicU8::into_inner)
+            .collect();
+        for (k, w) in self.bits.iter().enumerate() {
+            let mut stray = w.typed.load(Ordering::Relaxed) & !w.marked.load(Ordering::Relaxed);
+            while stray != 0 {
+                let b = 64 * k + stray.trailing_zeros() as usize;
+                stray &= stray - 1;
+                let how = slot_how[b] & !MULTI;
+                by_source[how as usize] -= 1;
+                slot_type[b] = 0;
+                slot_how[b] = 0;
+            }
+        }
+        ObjectTypes {
+            types: reg.types,
+            slot_type,
+            slot_how,
+            by_source,
+            skipped,
+            conflicts: self.conflicts.into_inner(),
+            closures_uncaptured: reg.follow.uncaptured,
+        }
     }
 }
 
 /// Whether a struct type is a bucket map's bucket (`map.bucket[K]V`, `noalg.map.bucket[K]V`).
 fn is_bucket_name(n: &str) -> bool {
     n.starts_with("map.bucket[") || n.starts_with("noalg.map.bucket[")
-}
-
-fn bit(v: &[u64], b: u64) -> bool {
-    v[(b / 64) as usize] >> (b % 64) & 1 == 1
 }
 
 impl<'s, 'a> Worker<'s, 'a> {
@@ -445,6 +521,7 @@ impl<'s, 'a> Worker<'s, 'a> {
             skipped: 0,
             work: Vec::new(),
             span_bytes: (0, 0, &[]),
+            last_stored: (0, None),
         }
     }
 
@@ -477,40 +554,84 @@ impl<'s, 'a> Worker<'s, 'a> {
         self.sh.reg.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Scan the work list, handing half of it to a new task when it grows long; then add this
-    /// worker's counts to the totals.
-    fn drain<'sc>(mut self, sc: &rayon::Scope<'sc>)
-    where
-        's: 'sc,
-    {
-        while let Some((data, size, ti)) = self.work.pop() {
-            self.scan(data, size, ti, None);
-            // Only when no half split off earlier waits to be taken: queued halves hold memory
-            // and there is nobody to run them.
-            if self.work.len() >= SPLIT && self.sh.queued.load(Ordering::Relaxed) == 0 {
-                let half = self.work.split_off(self.work.len() / 2);
-                let sh = self.sh;
-                sh.queued.fetch_add(1, Ordering::Relaxed);
-                sc.spawn(move |sc| {
-                    sh.queued.fetch_sub(1, Ordering::Relaxed);
-                    let mut w = Worker::new(sh);
-                    w.work = half;
-                    w.drain(sc);
-                });
-            }
-        }
-        self.finish();
-    }
-
-    /// Add this worker's counts to the totals; what is left to scan.
-    fn finish(mut self) -> Vec<(u64, u64, u32)> {
+    /// Add this worker's counts to the totals (and zero them).
+    fn add_totals(&mut self) {
         let mut t = self.sh.totals.lock().unwrap_or_else(|e| e.into_inner());
-        for (a, b) in t.0.iter_mut().zip(self.by_source) {
+        for (a, b) in t.0.iter_mut().zip(std::mem::take(&mut self.by_source)) {
             *a += b;
         }
-        t.1 += self.skipped;
-        drop(t);
-        std::mem::take(&mut self.work)
+        t.1 += std::mem::take(&mut self.skipped);
+    }
+
+    /// The typed globals and roots: what their typed words point at.
+    fn seed(&mut self, globals: &[(u64, u64, VariableType)], roots: &[TypedRoot]) {
+        for &(addr, size, typ) in globals {
+            self.global(addr, size, typ);
+        }
+        for &r in roots {
+            self.typed_root(r);
+        }
+    }
+
+    /// The state bits of slot `b`'s 64, and `b`'s bit.
+    fn bits(&self, b: u64) -> (&'a SlotBits, u64) {
+        (&self.sh.bits[(b / 64) as usize], 1 << (b % 64))
+    }
+
+    /// Whether slot `b` has a type.
+    fn is_typed(&self, b: u64) -> bool {
+        let (w, m) = self.bits(b);
+        w.typed.load(Ordering::SeqCst) & m != 0
+    }
+
+    /// Whether slot `b` is marked.
+    fn is_marked(&self, b: u64) -> bool {
+        let (w, m) = self.bits(b);
+        w.marked.load(Ordering::SeqCst) & m != 0
+    }
+
+    /// Claim the following of slot `b`'s typed words: whether this caller does it.
+    fn claim(&self, b: u64) -> bool {
+        let (w, m) = self.bits(b);
+        w.scanned.fetch_or(m, Ordering::SeqCst) & m == 0
+    }
+
+    /// Marking is about to scan the object in `slot` of span `si`: its stored type, or the
+    /// type it was given, types what its typed words point at (before marking reaches them).
+    fn object(&mut self, si: usize, slot: u32) {
+        let s = &self.sh.spans[si];
+        if self.has_stored_type(s) {
+            self.stored(si, slot);
+            return;
+        }
+        let b = s.bit + u64::from(slot);
+        if self.is_typed(b) && self.claim(b) {
+            self.retype(si, slot);
+        }
+    }
+
+    /// Marking has just marked the noscan object in `slot` of span `si`: a pseudo-type with
+    /// typed words (a map's buckets of pointer-free keys and values) is queued to follow them.
+    fn noscan(&mut self, si: usize, slot: u32) {
+        let b = self.sh.spans[si].bit + u64::from(slot);
+        if !self.is_typed(b) {
+            return;
+        }
+        let t = self.sh.slot_type[b as usize].load(Ordering::SeqCst);
+        if t != 0 && self.meta(t - 1).ptr_bytes > 0 && self.claim(b) {
+            self.work.push((si as u32, slot | mark::RETYPE));
+        }
+    }
+
+    /// Follow the typed words of the object in `slot` of span `si` by the type it was given.
+    fn retype(&mut self, si: usize, slot: u32) {
+        let s = &self.sh.spans[si];
+        let b = s.bit + u64::from(slot);
+        let t = self.sh.slot_type[b as usize].load(Ordering::SeqCst);
+        if t != 0 {
+            let start = s.base + u64::from(slot) * s.elemsize;
+            self.scan(start, s.elemsize, t - 1, None);
+        }
     }
 
     /// The hot-path facts of type `ti`.
@@ -561,41 +682,31 @@ impl<'s, 'a> Worker<'s, 'a> {
             && (s.spanclass >> 1 == 0 || s.elemsize > self.sh.header_min)
     }
 
-    /// Header and `largeType` types of the reachable scan objects of some spans.
-    fn stored_types(&mut self, range: std::ops::Range<usize>) {
+    /// The marked object in `slot` of span `si`, whose type is in its malloc header or the
+    /// span's `largeType`: typed so, then its typed words followed.
+    fn stored(&mut self, si: usize, slot: u32) {
         let sh = self.sh;
-        // Consecutive objects mostly share their type: the last header's index is kept.
-        let mut last: (u64, Option<u32>) = (0, None);
-        for s in &sh.spans[range] {
-            if !self.has_stored_type(s) {
-                continue;
-            }
-            for slot in 0..u64::from(s.nelems) {
-                let b = s.bit + slot;
-                if !bit(sh.marks, b) {
-                    continue;
-                }
-                let start = s.base + slot * s.elemsize;
-                let (typ, data, how) = if s.spanclass >> 1 == 0 {
-                    (s.large_type, start, TypeSource::Large)
-                } else {
-                    let h = sh.mem.read_ptr(start).unwrap_or(0);
-                    (h, start + sh.header_size, TypeSource::Header)
-                };
-                if typ == 0 {
-                    continue;
-                }
-                if last.0 != typ {
-                    last = (typ, self.type_index(typ));
-                }
-                let Some(ti) = last.1 else {
-                    continue;
-                };
-                let size = s.elemsize - (data - start);
-                if self.set(b, ti, how, size) {
-                    self.work.push((data, size, ti));
-                }
-            }
+        let s = &sh.spans[si];
+        let start = s.base + u64::from(slot) * s.elemsize;
+        let (typ, data, how) = if s.spanclass >> 1 == 0 {
+            (s.large_type, start, TypeSource::Large)
+        } else {
+            let h = sh.mem.read_ptr(start).unwrap_or(0);
+            (h, start + sh.header_size, TypeSource::Header)
+        };
+        if typ == 0 {
+            return;
+        }
+        // Consecutive objects mostly share their type.
+        if self.last_stored.0 != typ {
+            self.last_stored = (typ, self.type_index(typ));
+        }
+        let Some(ti) = self.last_stored.1 else {
+            return;
+        };
+        let size = s.elemsize - (data - start);
+        if self.set(s.bit + u64::from(slot), ti, how, size) {
+            self.scan(data, size, ti, None);
         }
     }
 
@@ -645,7 +756,8 @@ impl<'s, 'a> Worker<'s, 'a> {
     fn set(&mut self, b: u64, ti: u32, how: TypeSource, data_size: u64) -> bool {
         let m = self.meta(ti);
         let slot = &self.sh.slot_type[b as usize];
-        if let Err(old) = slot.compare_exchange(0, ti + 1, Ordering::Relaxed, Ordering::Relaxed) {
+        // Sequentially consistent with the mark bits (see `assign`).
+        if let Err(old) = slot.compare_exchange(0, ti + 1, Ordering::SeqCst, Ordering::Relaxed) {
             if old != ti + 1 {
                 self.sh.conflicts.fetch_add(1, Ordering::Relaxed);
             }
@@ -658,7 +770,8 @@ impl<'s, 'a> Worker<'s, 'a> {
             0
         };
         self.sh.slot_how[b as usize].store(how as u8 | multi, Ordering::Relaxed);
-        self.sh.typed[(b / 64) as usize].fetch_or(1 << (b % 64), Ordering::Relaxed);
+        let (w, m) = self.bits(b);
+        w.typed.fetch_or(m, Ordering::SeqCst);
         self.by_source[how as usize] += 1;
         true
     }
@@ -800,7 +913,7 @@ impl<'s, 'a> Worker<'s, 'a> {
         (slot < u64::from(s.nelems)).then(|| s.base + (slot + 1) * s.elemsize - v)
     }
 
-    /// The span index and slot bit of the reachable, not yet typed object `v` points into.
+    /// The span index and slot bit of the allocated, not yet typed object `v` points into.
     fn untyped_slot(&self, v: u64) -> Option<(usize, u64)> {
         let sh = self.sh;
         let i = sh.lookup.span(v)?;
@@ -809,11 +922,11 @@ impl<'s, 'a> Worker<'s, 'a> {
         if slot >= u64::from(s.nelems) {
             return None;
         }
-        // Most pointers lead to objects typed already: that is checked first. Marked slots are
-        // allocated ones.
+        // Most pointers lead to objects typed already: that is checked first.
         let b = s.bit + slot;
-        let typed = sh.typed[(b / 64) as usize].load(Ordering::Relaxed) >> (b % 64) & 1 == 1;
-        (!typed && bit(sh.marks, b) && sh.slot_type[b as usize].load(Ordering::Relaxed) == 0)
+        let (w, m) = self.bits(b);
+        let typed = w.typed.load(Ordering::Relaxed) & m != 0;
+        (!typed && w.alloc & m != 0 && sh.slot_type[b as usize].load(Ordering::Relaxed) == 0)
             .then_some((i, b))
     }
 
@@ -842,9 +955,15 @@ impl<'s, 'a> Worker<'s, 'a> {
         if (exact && off != 0) || !off.is_multiple_of(info.size) {
             return;
         }
-        let elemsize = s.elemsize;
-        if self.set(b, ti, how, elemsize) && info.ptr_bytes > 0 {
-            self.work.push((start, elemsize, ti));
+        // Typed before marking reaches it: marking follows its typed words then. Typed after:
+        // queued for them. The type is set, then the mark read; marking sets the mark, then
+        // reads the type: one of the two sees the other (and `claim` picks one if both do).
+        if self.set(b, ti, how, s.elemsize)
+            && info.ptr_bytes > 0
+            && self.is_marked(b)
+            && self.claim(b)
+        {
+            self.work.push((i as u32, slot as u32 | mark::RETYPE));
         }
     }
 }

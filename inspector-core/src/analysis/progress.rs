@@ -5,15 +5,13 @@
 /// A phase of a long computation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
-    /// Walking the heap's spans.
+    /// Walking the heap's spans, reading goroutines and unwinding their stacks.
     Heap,
-    /// Reading goroutines and unwinding their stacks.
-    Goroutines,
     /// Enumerating the roots.
     Roots,
-    /// Marking from the roots.
+    /// Marking from the roots, typing the objects reached.
     Mark,
-    /// Typing the reachable objects and grouping them.
+    /// Typing the roots (global and stack variables, finalizers).
     Types,
     /// The parent tree (a shortest path from a root to every reachable object).
     Paths,
@@ -25,11 +23,10 @@ impl Phase {
     /// What the phase does, for a progress line.
     pub fn name(self) -> &'static str {
         match self {
-            Phase::Heap => "walking the heap",
-            Phase::Goroutines => "reading goroutines",
+            Phase::Heap => "walking the heap and stacks",
             Phase::Roots => "enumerating roots",
-            Phase::Mark => "marking",
-            Phase::Types => "typing objects",
+            Phase::Mark => "marking and typing",
+            Phase::Types => "typing roots",
             Phase::Paths => "paths from roots",
             Phase::Profile => "writing the profile",
         }
@@ -50,7 +47,6 @@ mod tests {
     fn phases_have_names() {
         for p in [
             Phase::Heap,
-            Phase::Goroutines,
             Phase::Roots,
             Phase::Mark,
             Phase::Types,
