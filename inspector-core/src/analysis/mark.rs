@@ -381,18 +381,13 @@ pub(crate) struct SlotBits {
 }
 
 impl SlotBits {
-    /// Per 64 slots: these allocation and mark bits, the rest clear.
-    #[cfg(test)]
-    pub(crate) fn from_bits(alloc: &[u64], marks: &[u64]) -> Vec<SlotBits> {
-        alloc
-            .iter()
-            .zip(marks)
-            .map(|(&a, &m)| SlotBits {
-                alloc: a,
-                marked: AtomicU64::new(m),
-                ..SlotBits::default()
-            })
-            .collect()
+    /// 64 slots with these allocation and mark bits, the rest clear.
+    pub(crate) fn new(alloc: u64, marked: u64) -> SlotBits {
+        SlotBits {
+            alloc,
+            marked: AtomicU64::new(marked),
+            ..SlotBits::default()
+        }
     }
 }
 
@@ -633,13 +628,7 @@ fn build_index<'a>(inp: &MarkInput<'a>, problems: &mut Vec<String>) -> Index<'a>
         mem,
         spans,
         lookup,
-        bits: alloc
-            .into_iter()
-            .map(|a| SlotBits {
-                alloc: a,
-                ..SlotBits::default()
-            })
-            .collect(),
+        bits: alloc.into_iter().map(|a| SlotBits::new(a, 0)).collect(),
         scan: ScanRules {
             mechanism,
             heap_arenas,
@@ -660,8 +649,9 @@ fn build_index<'a>(inp: &MarkInput<'a>, problems: &mut Vec<String>) -> Index<'a>
     }
 }
 
-/// The bits set in `a` (and in `and`, if given) from bit `lo` over `n` bits.
-pub(crate) fn count_bits(a: &[u64], and: Option<&[u64]>, lo: u64, n: u64) -> u64 {
+/// The bits set in the words of `a` (and in `and`, if given) from bit `lo` over `n` bits
+/// (`runtime::heap::count_bits` counts a byte string's).
+pub(crate) fn count_word_bits(a: &[u64], and: Option<&[u64]>, lo: u64, n: u64) -> u64 {
     let hi = lo + n;
     let mut total = 0;
     let mut b = lo;
@@ -1061,8 +1051,8 @@ pub(crate) fn tally(inp: MarkInput<'_>, ix: Index<'_>, marked: Marked) -> Reach 
         .par_iter()
         .map(|s| {
             let n = u64::from(s.nelems);
-            let allocated = count_bits(&alloc, None, s.bit, n);
-            (allocated, count_bits(&alloc, Some(&marks), s.bit, n))
+            let allocated = count_word_bits(&alloc, None, s.bit, n);
+            (allocated, count_word_bits(&alloc, Some(&marks), s.bit, n))
         })
         .collect();
     for (s, (allocated, reachable)) in ix.spans.iter().zip(counts) {
@@ -1189,16 +1179,16 @@ mod tests {
     }
 
     #[test]
-    fn count_bits_over_unaligned_ranges() {
+    fn count_word_bits_over_unaligned_ranges() {
         let a = [u64::MAX, 0b1011, u64::MAX];
         let m = [0b1, u64::MAX, 1 << 63];
-        assert_eq!(count_bits(&a, None, 0, 192), 64 + 3 + 64);
-        assert_eq!(count_bits(&a, None, 60, 8), 4 + 3);
-        assert_eq!(count_bits(&a, None, 65, 1), 1);
-        assert_eq!(count_bits(&a, None, 66, 1), 0);
-        assert_eq!(count_bits(&a, Some(&m), 0, 192), 1 + 3 + 1);
-        assert_eq!(count_bits(&a, Some(&m), 1, 190), 3);
-        assert_eq!(count_bits(&a, None, 10, 0), 0);
+        assert_eq!(count_word_bits(&a, None, 0, 192), 64 + 3 + 64);
+        assert_eq!(count_word_bits(&a, None, 60, 8), 4 + 3);
+        assert_eq!(count_word_bits(&a, None, 65, 1), 1);
+        assert_eq!(count_word_bits(&a, None, 66, 1), 0);
+        assert_eq!(count_word_bits(&a, Some(&m), 0, 192), 1 + 3 + 1);
+        assert_eq!(count_word_bits(&a, Some(&m), 1, 190), 3);
+        assert_eq!(count_word_bits(&a, None, 10, 0), 0);
     }
 
     #[test]

@@ -371,7 +371,11 @@ fn compute(
     followers: &Followers<'_>,
 ) -> ObjectTypes {
     let (spans, alloc, marks) = reach.index();
-    let bits = SlotBits::from_bits(alloc, marks);
+    let bits: Vec<SlotBits> = alloc
+        .iter()
+        .zip(marks)
+        .map(|(&a, &m)| SlotBits::new(a, m))
+        .collect();
     let sh = Shared::new(
         mem,
         tr,
