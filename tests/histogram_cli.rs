@@ -447,9 +447,8 @@ fn invalid_regex_is_one_error_line_and_exit_1() {
 /// Phase names the progress indicator shows (any one of them).
 const PHASES: &[&str] = &[
     "walking the heap",
-    "marking",
-    "typing objects",
-    "enumerating roots",
+    "enumerating and typing roots",
+    "marking and typing",
 ];
 
 #[test]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::histogram::Histogram;
-use super::mark::{MarkInput, Reach};
+use super::mark::{IndexInput, MarkInput, Reach};
 use super::objtypes::{self, ObjectTypes};
 use super::progress::{Phase, Progress};
 use super::roottypes::{self, RootTypeInput};
@@ -28,11 +28,14 @@ pub struct HeapGraph {
     /// (index in `roots.list`, names of the DWARF variables typed in that stack root), by
     /// index ([`HeapGraph::root_variables`]).
     pub root_vars: Vec<(usize, Vec<Arc<str>>)>,
-    /// Time spent enumerating roots and marking (the heap walk and goroutines excluded).
+    /// Wall time of the phases after the heap walk and goroutines: enumerating and typing
+    /// the roots (the marking index is built alongside); marking, objects typed as they are
+    /// marked; typing before and after marking (the typed globals' and roots' targets, the
+    /// final table). They add up to the graph's time.
     pub roots_time: Duration,
     pub mark_time: Duration,
     pub types_time: Duration,
-    /// Part of `types_time` spent finding the typed stack slots and finalizer objects.
+    /// Part of `roots_time` spent finding the typed stack slots and finalizer objects.
     pub typed_roots_time: Duration,
 }
 
@@ -64,48 +67,65 @@ impl HeapGraph {
         let layouts = RootLayouts::resolve(dwarf, s.rt.version).map_err(|e| rt_err(e.into()))?;
         progress(Phase::Roots);
         let t0 = Instant::now();
-        let mut roots = Roots::enumerate(&RootInput {
-            mem: s.memory(),
-            exe: &s.exe,
-            rt: &s.rt,
-            layouts: &layouts,
-            objects: &objects.layouts,
-            heap: &heap,
-            goroutines: &goroutines,
-        })
-        .map_err(rt_err)?;
-        let roots_time = t0.elapsed();
-        // Typing starts from the typed globals and roots, before marking.
-        progress(Phase::Types);
-        let t2 = Instant::now();
-        let globals = typed_globals(dwarf, s.rt.bias, &roots);
         let tr = objects.types(s.memory());
-        let t3 = Instant::now();
-        let typed_roots = roottypes::compute(&RootTypeInput {
+        let index_input = IndexInput {
             mem: s.memory(),
-            dwarf,
-            types: &tr,
-            bias: s.rt.bias,
-            goroutines: &goroutines,
-            roots: &roots,
-        });
-        let typed_roots_time = t3.elapsed();
-        roots.problems.extend(typed_roots.problems);
+            rt: &s.rt,
+            heap: &heap,
+            objects: &objects.layouts,
+            layouts: &layouts,
+        };
+        // The roots and their types do not depend on the marking index: both at once.
+        let (found, prepared) = rayon::join(
+            || -> Result<_, SessionError> {
+                let mut roots = Roots::enumerate(&RootInput {
+                    mem: s.memory(),
+                    exe: &s.exe,
+                    rt: &s.rt,
+                    layouts: &layouts,
+                    objects: &objects.layouts,
+                    heap: &heap,
+                    goroutines: &goroutines,
+                })
+                .map_err(rt_err)?;
+                // Typing starts from the typed globals and roots, before marking.
+                let globals = typed_globals(dwarf, s.rt.bias, &roots);
+                let t3 = Instant::now();
+                let typed_roots = roottypes::compute(&RootTypeInput {
+                    mem: s.memory(),
+                    dwarf,
+                    types: &tr,
+                    bias: s.rt.bias,
+                    goroutines: &goroutines,
+                    roots: &roots,
+                });
+                let typed_roots_time = t3.elapsed();
+                roots.problems.extend(typed_roots.problems);
+                Ok((
+                    roots,
+                    globals,
+                    typed_roots.roots,
+                    typed_roots.names,
+                    typed_roots_time,
+                ))
+            },
+            || objtypes::prepare(&index_input),
+        );
+        let (roots, globals, typed_roots, root_vars, typed_roots_time) = found?;
         let containers = ContainerLayouts::resolve(dwarf, s.rt.version);
+        let roots_time = t0.elapsed();
         progress(Phase::Mark);
+        let t2 = Instant::now();
         let (reach, types, mark_time) = objtypes::mark_and_type(
+            prepared,
             MarkInput {
-                mem: s.memory(),
-                rt: &s.rt,
-                heap: &heap,
-                objects: &objects.layouts,
-                layouts: &layouts,
+                index: index_input,
                 types: tr,
                 roots: &roots,
             },
             &objects.layouts.consts,
             &globals,
-            &typed_roots.roots,
+            &typed_roots,
             &objtypes::Followers {
                 containers: Some(&containers),
                 pclntab: s.exe.pclntab(),
@@ -126,7 +146,7 @@ impl HeapGraph {
             reach,
             types,
             histogram,
-            root_vars: typed_roots.names,
+            root_vars,
             roots_time,
             mark_time,
             types_time,

@@ -440,18 +440,24 @@ pub(crate) struct ScanRules {
 
 /// Everything marking reads.
 pub struct MarkInput<'a> {
+    /// The heap, as the index is built from it.
+    pub index: IndexInput<'a>,
+    pub types: TypeReader<'a>,
+    pub roots: &'a Roots,
+}
+
+/// What building the [`Index`] reads (the heap without its roots).
+pub struct IndexInput<'a> {
     pub mem: &'a dyn Memory,
     pub rt: &'a GoRuntime,
     pub heap: &'a Heap,
     pub objects: &'a ObjectLayouts,
     pub layouts: &'a RootLayouts,
-    pub types: TypeReader<'a>,
-    pub roots: &'a Roots,
 }
 
 /// Mark from `roots` and count live and garbage objects.
 pub fn mark(inp: MarkInput<'_>) -> Reach {
-    let ix = Index::build(&inp);
+    let ix = Index::build(&inp.index);
     let marked = run(&inp, &ix, &NoVisit);
     tally(inp, ix, marked)
 }
@@ -533,7 +539,7 @@ pub(crate) fn run<V: Visitor>(inp: &MarkInput<'_>, ix: &Index<'_>, visit: &V) ->
 
 impl<'a> Index<'a> {
     /// The index of `inp`'s heap, nothing marked yet.
-    pub(crate) fn build(inp: &MarkInput<'a>) -> Index<'a> {
+    pub(crate) fn build(inp: &IndexInput<'a>) -> Index<'a> {
         let mut problems = Vec::new();
         let mut ix = build_index(inp, &mut problems);
         ix.problems = problems;
@@ -541,7 +547,7 @@ impl<'a> Index<'a> {
     }
 }
 
-fn build_index<'a>(inp: &MarkInput<'a>, problems: &mut Vec<String>) -> Index<'a> {
+fn build_index<'a>(inp: &IndexInput<'a>, problems: &mut Vec<String>) -> Index<'a> {
     let mem = inp.mem;
     let rt = inp.rt;
     let sl = &rt.layouts.mspan;
@@ -1037,11 +1043,11 @@ pub(crate) fn tally(inp: MarkInput<'_>, ix: Index<'_>, marked: Marked) -> Reach 
         .into_iter()
         .map(|b| (b.alloc, b.marked.into_inner()))
         .unzip();
-    let classes = inp.heap.class_sizes.len().max(1);
+    let classes = inp.index.heap.class_sizes.len().max(1);
     let mut by: Vec<ClassReach> = (0..classes)
         .map(|c| ClassReach {
             class: c as u8,
-            size: inp.heap.class_sizes.get(c).copied().unwrap_or(0),
+            size: inp.index.heap.class_sizes.get(c).copied().unwrap_or(0),
             ..ClassReach::default()
         })
         .collect();

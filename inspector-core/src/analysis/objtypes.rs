@@ -27,7 +27,7 @@
 use std::borrow::Cow;
 
 use rayon::prelude::*;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -39,7 +39,7 @@ use registry::Registry;
 
 pub use follow::Followers;
 
-use super::mark::{self, MarkInput, Reach, SlotBits, SpanLookup, SpanMeta};
+use super::mark::{self, IndexInput, MarkInput, Reach, SlotBits, SpanLookup, SpanMeta};
 use crate::binary::dwarf::VariableType;
 use crate::runtime::layout::ObjectConsts;
 use crate::runtime::types::TypeReader;
@@ -141,10 +141,8 @@ const STRING_DATA_INDEX: u32 = 0;
 pub struct ObjectTypes {
     /// Index 0 is the "string data" pseudo-type.
     pub types: Vec<TypeInfo>,
-    /// Per slot (the mark bits' index): type index + 1, 0 when unknown.
+    /// Per slot (the mark bits' index): [`packed`] type and source, 0 when unknown.
     slot_type: Vec<u32>,
-    /// Per slot: [`TypeSource`] as u8, bit 7 set when the slot holds several elements.
-    slot_how: Vec<u8>,
     /// Objects typed from each source (in [`TypeSource::ALL`] order).
     pub by_source: [u64; 12],
     /// Maps, channels and closures seen whose layout could not be read (their objects stay
@@ -158,17 +156,29 @@ pub struct ObjectTypes {
     pub closures_uncaptured: u64,
 }
 
+/// In a slot's source byte: the slot holds several elements.
 const MULTI: u8 = 0x80;
+/// The type index bits of a slot's entry.
+const TYPE_BITS: u32 = 24;
+const TYPE_MASK: u32 = (1 << TYPE_BITS) - 1;
+
+/// A slot's entry: type index + 1 in the low [`TYPE_BITS`] bits, the source ([`TypeSource`]
+/// as u8, [`MULTI`] set for several elements) above, so that one word (one compare-and-swap)
+/// holds both. `None` when the index does not fit.
+fn packed(ti: u32, how: u8) -> Option<u32> {
+    (ti < TYPE_MASK).then(|| u32::from(how) << TYPE_BITS | (ti + 1))
+}
 
 impl ObjectTypes {
     /// The type of the slot with global index `bit`: (index in `types`, how learned,
     /// several elements).
     pub fn slot(&self, bit: u64) -> Option<(usize, TypeSource, bool)> {
-        let t = *self.slot_type.get(bit as usize)?;
+        let v = *self.slot_type.get(bit as usize)?;
+        let t = v & TYPE_MASK;
         if t == 0 {
             return None;
         }
-        let h = self.slot_how[bit as usize];
+        let h = (v >> TYPE_BITS) as u8;
         Some((
             t as usize - 1,
             TypeSource::ALL[(h & !MULTI) as usize],
@@ -279,9 +289,8 @@ struct Shared<'a> {
     types_stored: bool,
     tiny_class: u8,
     followers: Followers<'a>,
-    /// Per slot: type index + 1 (0: unknown), set once (compare-and-swap).
+    /// Per slot: its [`packed`] type and source (0: unknown), set once (compare-and-swap).
     slot_type: Vec<AtomicU32>,
-    slot_how: Vec<AtomicU8>,
     reg: Mutex<Registry<'a>>,
     /// (objects typed per source, skipped) of finished workers.
     totals: Mutex<([u64; 12], u64)>,
@@ -330,20 +339,22 @@ struct Worker<'s, 'a> {
 /// wins. Objects typed but never marked (a typed word the runtime would not follow) lose their
 /// type at the end.
 pub fn mark_and_type(
+    prepared: Prepared<'_>,
     inp: MarkInput<'_>,
     consts: &ObjectConsts,
     globals: &[(u64, u64, VariableType)],
     roots: &[TypedRoot],
     followers: &Followers<'_>,
 ) -> (Reach, ObjectTypes, Duration) {
-    let ix = mark::Index::build(&inp);
+    let Prepared { ix, slot_type } = prepared;
     let sh = Shared::new(
-        inp.mem,
+        inp.index.mem,
         &inp.types,
         consts,
         (ix.spans(), ix.lookup(), ix.bits()),
         ix.types_stored(),
         followers,
+        slot_type,
     );
     let mut w = Worker::new(&sh);
     w.seed(globals, roots);
@@ -356,6 +367,27 @@ pub fn mark_and_type(
     let mark_time = t.elapsed();
     let types = sh.into_types();
     (mark::tally(inp, ix, marked), types, mark_time)
+}
+
+/// What [`mark_and_type`] starts from: the span/slot index and an empty type table, built
+/// from the heap alone ([`prepare`]), so that it can be built while the roots are enumerated.
+pub struct Prepared<'a> {
+    ix: mark::Index<'a>,
+    slot_type: Vec<AtomicU32>,
+}
+
+/// The index of `inp`'s heap and its empty type table (one entry per slot).
+pub fn prepare<'a>(inp: &IndexInput<'a>) -> Prepared<'a> {
+    let ix = mark::Index::build(inp);
+    let slots = ix.spans().last().map_or(0, |s| s.bit + u64::from(s.nelems)) as usize;
+    Prepared {
+        ix,
+        // Tens of megabytes on a large heap, first touched here: in parallel.
+        slot_type: (0..slots)
+            .into_par_iter()
+            .map(|_| AtomicU32::new(0))
+            .collect(),
+    }
 }
 
 /// Type the reachable objects of a heap already marked (`reach`), as [`mark_and_type`]
@@ -383,6 +415,7 @@ fn compute(
         (spans, reach.lookup(), &bits),
         reach.types_stored(),
         followers,
+        (0..reach.slot_bits()).map(|_| AtomicU32::new(0)).collect(),
     );
     let mut w = Worker::new(&sh);
     for (si, s) in spans.iter().enumerate() {
@@ -433,8 +466,8 @@ impl<'a> Shared<'a> {
         (spans, lookup, bits): (&'a [SpanMeta], &'a SpanLookup, &'a [SlotBits]),
         types_stored: bool,
         followers: &Followers<'a>,
+        slot_type: Vec<AtomicU32>,
     ) -> Self {
-        let slots = spans.last().map_or(0, |s| s.bit + u64::from(s.nelems)) as usize;
         let string_data = TypeInfo {
             addr: 0,
             name: STRING_DATA.to_string(),
@@ -453,15 +486,7 @@ impl<'a> Shared<'a> {
             types_stored,
             tiny_class: consts.tiny_span_class,
             followers: *followers,
-            // Tens of megabytes on a large heap, first touched here: in parallel.
-            slot_type: (0..slots)
-                .into_par_iter()
-                .map(|_| AtomicU32::new(0))
-                .collect(),
-            slot_how: (0..slots)
-                .into_par_iter()
-                .map(|_| AtomicU8::new(0))
-                .collect(),
+            slot_type,
             reg: Mutex::new(Registry::new(
                 mem,
                 tr,
@@ -482,26 +507,19 @@ impl<'a> Shared<'a> {
             .into_iter()
             .map(AtomicU32::into_inner)
             .collect();
-        let mut slot_how: Vec<u8> = self
-            .slot_how
-            .into_iter()
-            .map(AtomicU8::into_inner)
-            .collect();
         for (k, w) in self.bits.iter().enumerate() {
             let mut stray = w.typed.load(Ordering::Relaxed) & !w.marked.load(Ordering::Relaxed);
             while stray != 0 {
                 let b = 64 * k + stray.trailing_zeros() as usize;
                 stray &= stray - 1;
-                let how = slot_how[b] & !MULTI;
+                let how = (slot_type[b] >> TYPE_BITS) as u8 & !MULTI;
                 by_source[how as usize] -= 1;
                 slot_type[b] = 0;
-                slot_how[b] = 0;
             }
         }
         ObjectTypes {
             types: reg.types,
             slot_type,
-            slot_how,
             by_source,
             skipped,
             conflicts: self.conflicts.into_inner(),
@@ -621,7 +639,7 @@ impl<'s, 'a> Worker<'s, 'a> {
         if !self.is_typed(b) {
             return;
         }
-        let t = self.sh.slot_type[b as usize].load(Ordering::SeqCst);
+        let t = self.sh.slot_type[b as usize].load(Ordering::SeqCst) & TYPE_MASK;
         if t != 0 && self.meta(t - 1).ptr_bytes > 0 && self.claim(b) {
             self.work.push((si as u32, slot | mark::RETYPE));
         }
@@ -631,7 +649,7 @@ impl<'s, 'a> Worker<'s, 'a> {
     fn retype(&mut self, si: usize, slot: u32) {
         let s = &self.sh.spans[si];
         let b = s.bit + u64::from(slot);
-        let t = self.sh.slot_type[b as usize].load(Ordering::SeqCst);
+        let t = self.sh.slot_type[b as usize].load(Ordering::SeqCst) & TYPE_MASK;
         if t != 0 {
             let start = s.base + u64::from(slot) * s.elemsize;
             self.scan(start, s.elemsize, t - 1, None);
@@ -639,11 +657,18 @@ impl<'s, 'a> Worker<'s, 'a> {
     }
 
     /// The hot-path facts of type `ti`.
+    #[inline]
     fn meta(&mut self, ti: u32) -> Meta {
-        let i = ti as usize;
-        if let Some(Some(m)) = self.metas.get(i) {
-            return *m;
+        match self.metas.get(ti as usize) {
+            Some(Some(m)) => *m,
+            _ => self.load_meta(ti),
         }
+    }
+
+    /// [`Worker::meta`], from the registry.
+    #[cold]
+    fn load_meta(&mut self, ti: u32) -> Meta {
+        let i = ti as usize;
         let reg = self.reg();
         let t = &reg.types[i];
         let m = Meta {
@@ -660,19 +685,32 @@ impl<'s, 'a> Worker<'s, 'a> {
         m
     }
 
-    fn edges_of(&mut self, ti: u32) -> Edges {
-        let i = ti as usize;
-        if let Some(Some(e)) = self.edges.get(i) {
-            return e.clone();
+    /// The edges of type `ti`, taken out of the worker's cache ([`Worker::put_edges`] puts
+    /// them back): no reference count is touched per scanned object (an atomic add is a
+    /// barrier to the loads around it).
+    #[inline]
+    fn take_edges(&mut self, ti: u32) -> Edges {
+        match self.edges.get_mut(ti as usize).and_then(Option::take) {
+            Some(e) => e,
+            None => self.load_edges(ti),
         }
-        // A private copy: the shared `Arc`'s count, bumped per scanned object by both
-        // threads, would bounce its cache line between the cores.
-        let e = Arc::new(self.reg().edges_of(ti).as_ref().clone());
+    }
+
+    /// A private copy of the edges of type `ti` (the registry's shared `Arc`, bumped per
+    /// scanned object by both threads, would bounce its cache line between the cores).
+    #[cold]
+    fn load_edges(&mut self, ti: u32) -> Edges {
+        Arc::new(self.reg().edges_of(ti).as_ref().clone())
+    }
+
+    /// Put back what [`Worker::take_edges`] took.
+    #[inline]
+    fn put_edges(&mut self, ti: u32, e: Edges) {
+        let i = ti as usize;
         if self.edges.len() <= i {
             self.edges.resize(i + 1, None);
         }
-        self.edges[i] = Some(e.clone());
-        e
+        self.edges[i] = Some(e);
     }
 
     fn type_index(&mut self, addr: u64) -> Option<u32> {
@@ -759,21 +797,23 @@ impl<'s, 'a> Worker<'s, 'a> {
     /// Give slot `b` type `ti` unless it has one: whether it was taken.
     fn set(&mut self, b: u64, ti: u32, how: TypeSource, data_size: u64) -> bool {
         let m = self.meta(ti);
-        let slot = &self.sh.slot_type[b as usize];
-        // Sequentially consistent with the mark bits (see `assign`).
-        if let Err(old) = slot.compare_exchange(0, ti + 1, Ordering::SeqCst, Ordering::Relaxed) {
-            if old != ti + 1 {
-                self.sh.conflicts.fetch_add(1, Ordering::Relaxed);
-            }
-            return false;
-        }
         // String bytes and other pseudo-objects are one object whatever their length.
         let multi = if m.pseudo == Pseudo::No && data_size / m.size.max(1) >= 2 {
             MULTI
         } else {
             0
         };
-        self.sh.slot_how[b as usize].store(how as u8 | multi, Ordering::Relaxed);
+        let Some(entry) = packed(ti, how as u8 | multi) else {
+            return false;
+        };
+        let slot = &self.sh.slot_type[b as usize];
+        // Sequentially consistent with the mark bits (see `assign`).
+        if let Err(old) = slot.compare_exchange(0, entry, Ordering::SeqCst, Ordering::Relaxed) {
+            if old & TYPE_MASK != ti + 1 {
+                self.sh.conflicts.fetch_add(1, Ordering::Relaxed);
+            }
+            return false;
+        }
         let (w, m) = self.bits(b);
         w.typed.fetch_or(m, Ordering::SeqCst);
         self.by_source[how as usize] += 1;
@@ -787,13 +827,24 @@ impl<'s, 'a> Worker<'s, 'a> {
         if m.ptr_bytes == 0 || (m.addr == 0 && m.pseudo == Pseudo::No) {
             return;
         }
-        let edges = self.edges_of(ti);
-        if edges.is_empty() {
-            return;
+        let edges = self.take_edges(ti);
+        if !edges.is_empty() {
+            if let Some(obj) = self.object_bytes(data, size) {
+                self.follow(&obj, &edges, m, size, via);
+            }
         }
-        let Some(obj) = self.object_bytes(data, size) else {
-            return;
-        };
+        self.put_edges(ti, edges);
+    }
+
+    /// Follow `edges` over the `size` bytes `obj` holding values of a type of facts `m`.
+    fn follow(
+        &mut self,
+        obj: &[u8],
+        edges: &[(u64, Resolved)],
+        m: Meta,
+        size: u64,
+        via: Option<TypeSource>,
+    ) {
         let word = |o: u64| -> Option<u64> {
             let o = o as usize;
             obj.get(o..o + 8)

@@ -7,12 +7,11 @@
 pub enum Phase {
     /// Walking the heap's spans, reading goroutines and unwinding their stacks.
     Heap,
-    /// Enumerating the roots.
+    /// Enumerating the roots and typing the typed ones (global and stack variables,
+    /// finalizers), while the marking index is built.
     Roots,
     /// Marking from the roots, typing the objects reached.
     Mark,
-    /// Typing the roots (global and stack variables, finalizers).
-    Types,
     /// The parent tree (a shortest path from a root to every reachable object).
     Paths,
     /// Building and writing a profile.
@@ -24,9 +23,8 @@ impl Phase {
     pub fn name(self) -> &'static str {
         match self {
             Phase::Heap => "walking the heap and stacks",
-            Phase::Roots => "enumerating roots",
+            Phase::Roots => "enumerating and typing roots",
             Phase::Mark => "marking and typing",
-            Phase::Types => "typing roots",
             Phase::Paths => "paths from roots",
             Phase::Profile => "writing the profile",
         }
@@ -49,7 +47,6 @@ mod tests {
             Phase::Heap,
             Phase::Roots,
             Phase::Mark,
-            Phase::Types,
             Phase::Paths,
             Phase::Profile,
         ] {
