@@ -40,7 +40,7 @@
 
 mod common;
 
-use common::{cases_with_sidecar, cores_dir, goheap_json, u, VARIANTS};
+use common::{cases_with_sidecar, cores_dir, goheap_json, roots_cmd, u, VARIANTS};
 
 #[test]
 fn heapgraph_matrix() {
@@ -72,14 +72,7 @@ fn heapgraph_matrix() {
             "large_recs_addr",
             "lleaf_addr",
         ];
-        let cmd = format!(
-            "heapgraph -roots {}",
-            names
-                .iter()
-                .map(|n| format!("{:#x}", u(&h[*n])))
-                .collect::<Vec<_>>()
-                .join(" ")
-        );
+        let cmd = roots_cmd(h, &names);
         let out = goheap_json(
             &case.join("exe"),
             &case.join("core"),

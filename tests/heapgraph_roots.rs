@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::{cases_with_sidecar, cores_dir, goheap_json, u, VARIANTS};
+use common::{cases_with_sidecar, cores_dir, goheap_json, roots_cmd, u, VARIANTS};
 use serde_json::Value;
 
 #[test]
@@ -23,14 +23,7 @@ fn heapgraph_typed_roots() {
     for (variant, case, side) in cases_with_sidecar(&dir, "heapgraph-flushed", &mut failures) {
         let h = &side["heapgraph"];
         let addrs = ["stack_head_addr", "stack_tail_addr", "final_addr"];
-        let cmd = format!(
-            "heapgraph -roots {}",
-            addrs
-                .iter()
-                .map(|n| format!("{:#x}", u(&h[*n])))
-                .collect::<Vec<_>>()
-                .join(" ")
-        );
+        let cmd = roots_cmd(h, &addrs);
         let out = goheap_json(
             &case.join("exe"),
             &case.join("core"),

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{cases_with_sidecar, cores_dir, goheap_json, read_json, u};
+use common::{cases_with_sidecar, cores_dir, goheap_json, read_json, sample_types, u};
 use inspector_core::export::pprof::{read_profile, Profile};
 use serde_json::Value;
 
@@ -75,12 +75,7 @@ fn pprof_totals_and_leaves_match_the_histogram() {
         let (g, h, w) = (&out[0]["data"], &out[1]["data"], &out[2]["data"]);
         let mut fail = |m: String| failures.push(format!("{variant}: {m}"));
         let p = read_profile(&std::fs::read(&file).unwrap()).unwrap();
-        let st = |i: i64| p.string_table[i as usize].as_str();
-        let types: Vec<(&str, &str)> = p
-            .sample_type
-            .iter()
-            .map(|t| (st(t.r#type), st(t.unit)))
-            .collect();
+        let types = sample_types(&p);
         assert_eq!(
             types,
             [("inuse_objects", "count"), ("inuse_space", "bytes")],

@@ -29,7 +29,7 @@ use inspector_core::export::heap_profile::scale_heap_sample;
 use inspector_core::export::pprof::read_profile;
 use serde_json::Value;
 
-use common::{cores_dir, goheap_json, read_json, VARIANTS};
+use common::{cores_dir, goheap_json, read_json, sample_types, VARIANTS};
 
 const MODES: &[&str] = &["profiled", "sampled", "off"];
 
@@ -284,11 +284,7 @@ fn check_profile(label: &str, side: &Value, minor: u32, file: &Path) {
     let data = std::fs::read(file).unwrap();
     let p = read_profile(&data).unwrap_or_else(|e| panic!("{label}: decoding profile: {e}"));
     let st = |i: i64| p.string_table[i as usize].as_str();
-    let types: Vec<(&str, &str)> = p
-        .sample_type
-        .iter()
-        .map(|t| (st(t.r#type), st(t.unit)))
-        .collect();
+    let types = sample_types(&p);
     assert_eq!(
         types,
         [

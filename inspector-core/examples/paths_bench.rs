@@ -8,26 +8,19 @@
 //! distinct referrers (`paths -all 3`) and its first 20 referrers (`referrers`). Prints
 //! min / median / p99 / max.
 
-use std::path::Path;
 use std::time::Instant;
 
 use inspector_core::analysis::paths::{self, Namer};
 use inspector_core::analysis::referrers::slot_bit;
-use inspector_core::runtime::heap::SpanState;
 use inspector_core::Session;
 
-#[path = "support/timing.rs"]
-mod timing;
-use timing::{ms, summary};
+#[path = "support/bench.rs"]
+mod bench;
+use bench::{ms, summary};
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.len() < 2 {
-        eprintln!("usage: paths_bench EXE CORE [N]");
-        std::process::exit(2);
-    }
-    let n: usize = args.get(2).map_or(200, |s| s.parse().expect("N"));
-    let s = Session::open_core(Path::new(&args[0]), Path::new(&args[1])).expect("open");
+    let (exe, core, n) = bench::args("paths_bench", 200);
+    let s = Session::open_core(&exe, &core).expect("open");
     let t = Instant::now();
     let g = s.heap_graph().expect("heap graph");
     println!(
@@ -57,25 +50,13 @@ fn main() {
     );
 
     let heap = s.heap().expect("heap walk");
-    let spans: Vec<_> = heap
-        .spans
-        .iter()
-        .filter(|sp| sp.state == SpanState::InUse && sp.allocated > 0)
-        .collect();
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut next = || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut slots = bench::Slots::new(&heap);
     let mut addrs = Vec::with_capacity(n);
     for _ in 0..100 * n {
         if addrs.len() == n {
             break;
         }
-        let sp = spans[(next() % spans.len() as u64) as usize];
-        let a = sp.base + (next() % sp.nelems.max(1) as u64) * sp.elemsize;
+        let (a, _) = slots.slot();
         if g.reach.is_reachable(a) == Some(true) {
             addrs.push(a);
         }

@@ -8,50 +8,31 @@
 //! profile.proto. Prints min / median / p99 / max. With `WHOALLOC_BENCH_ADDRS=FILE` it also
 //! writes the addresses to FILE, one per line (bench/whoalloc.sh times them through the CLI).
 
-use std::path::Path;
 use std::time::Instant;
 
 use inspector_core::analysis::whoalloc::{self, Region};
 use inspector_core::export::heap_profile::{heap_profile, DefaultSample, ProfileSource};
 use inspector_core::export::pprof::write_gzipped;
-use inspector_core::runtime::heap::SpanState;
 use inspector_core::runtime::mprof;
 use inspector_core::Session;
 
-#[path = "support/timing.rs"]
-mod timing;
-use timing::{ms, summary};
+#[path = "support/bench.rs"]
+mod bench;
+use bench::{ms, summary};
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.len() < 2 {
-        eprintln!("usage: whoalloc_bench EXE CORE [N]");
-        std::process::exit(2);
-    }
-    let n: usize = args.get(2).map_or(1000, |s| s.parse().expect("N"));
+    let (exe, core, n) = bench::args("whoalloc_bench", 1000);
     let t = Instant::now();
-    let s = Session::open_core(Path::new(&args[0]), Path::new(&args[1])).expect("open");
+    let s = Session::open_core(&exe, &core).expect("open");
     println!("open: {:.1} ms", ms(t.elapsed()));
 
     let heap = s.heap().expect("heap walk");
-    let spans: Vec<_> = heap
-        .spans
-        .iter()
-        .filter(|sp| sp.state == SpanState::InUse && sp.allocated > 0)
-        .collect();
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut next = || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut slots = bench::Slots::new(&heap);
     let mut addrs = Vec::with_capacity(2 * n);
     for _ in 0..n {
-        let sp = spans[(next() % spans.len() as u64) as usize];
-        let slot = sp.base + (next() % sp.nelems.max(1) as u64) * sp.elemsize;
+        let (slot, size) = slots.slot();
         addrs.push(slot);
-        addrs.push(slot + (next() % sp.elemsize.max(1)));
+        addrs.push(slot + (slots.next() % size.max(1)));
     }
     if let Some(f) = std::env::var_os("WHOALLOC_BENCH_ADDRS") {
         let list: String = addrs.iter().map(|a| format!("{a:#x}\n")).collect();
@@ -61,7 +42,7 @@ fn main() {
         "picked {} addresses in {} of {} in-use spans",
         addrs.len(),
         n,
-        spans.len()
+        slots.spans.len()
     );
 
     let mut times = Vec::with_capacity(addrs.len());

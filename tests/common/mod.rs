@@ -112,6 +112,21 @@ pub fn goheap_json(exe: &Path, core: &Path, cmds: &[&str]) -> Vec<Value> {
         .collect()
 }
 
+/// `heapgraph -roots` for the addresses the sidecar object `h` records under `names`.
+pub fn roots_cmd(h: &Value, names: &[&str]) -> String {
+    let addrs: Vec<String> = names.iter().map(|n| format!("{:#x}", u(&h[*n]))).collect();
+    format!("heapgraph -roots {}", addrs.join(" "))
+}
+
+/// A decoded profile's sample types, as (type, unit) names.
+pub fn sample_types(p: &inspector_core::export::pprof::Profile) -> Vec<(&str, &str)> {
+    let st = |i: i64| p.string_table[i as usize].as_str();
+    p.sample_type
+        .iter()
+        .map(|t| (st(t.r#type), st(t.unit)))
+        .collect()
+}
+
 pub fn u(v: &Value) -> u64 {
     v.as_u64().unwrap_or_else(|| panic!("not an integer: {v}"))
 }

@@ -91,7 +91,7 @@ impl HeapGraph {
                 // Typing starts from the typed globals and roots, before marking.
                 let globals = typed_globals(dwarf, s.rt.bias, &roots);
                 let t3 = Instant::now();
-                let typed_roots = roottypes::compute(&RootTypeInput {
+                let mut typed_roots = roottypes::compute(&RootTypeInput {
                     mem: s.memory(),
                     dwarf,
                     types: &tr,
@@ -100,18 +100,12 @@ impl HeapGraph {
                     roots: &roots,
                 });
                 let typed_roots_time = t3.elapsed();
-                roots.problems.extend(typed_roots.problems);
-                Ok((
-                    roots,
-                    globals,
-                    typed_roots.roots,
-                    typed_roots.names,
-                    typed_roots_time,
-                ))
+                roots.problems.append(&mut typed_roots.problems);
+                Ok((roots, globals, typed_roots, typed_roots_time))
             },
             || objtypes::prepare(&index_input),
         );
-        let (roots, globals, typed_roots, root_vars, typed_roots_time) = found?;
+        let (roots, globals, typed_roots, typed_roots_time) = found?;
         let containers = ContainerLayouts::resolve(dwarf, s.rt.version);
         let roots_time = t0.elapsed();
         progress(Phase::Mark);
@@ -125,7 +119,7 @@ impl HeapGraph {
             },
             &objects.layouts.consts,
             &globals,
-            &typed_roots,
+            &typed_roots.roots,
             &objtypes::Followers {
                 containers: Some(&containers),
                 pclntab: s.exe.pclntab(),
@@ -146,7 +140,7 @@ impl HeapGraph {
             reach,
             types,
             histogram,
-            root_vars,
+            root_vars: typed_roots.names,
             roots_time,
             mark_time,
             types_time,

@@ -68,6 +68,11 @@ impl SpanMeta {
     }
 }
 
+/// Number of slot bits of `spans` (in address order, each with its `bit`).
+pub(crate) fn slot_bits(spans: &[SpanMeta]) -> u64 {
+    spans.last().map_or(0, |s| s.bit + u64::from(s.nelems))
+}
+
 /// Live and garbage figures of one size class (0: large objects).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ClassReach {
@@ -158,7 +163,7 @@ impl Reach {
 
     /// Number of slot bits (every in-use span's slots).
     pub fn slot_bits(&self) -> u64 {
-        self.spans.last().map_or(0, |s| s.bit + u64::from(s.nelems))
+        slot_bits(&self.spans)
     }
 
     /// Bytes before the typed data of the slots of span `si` (the malloc header, if any).

@@ -379,7 +379,7 @@ pub struct Prepared<'a> {
 /// The index of `inp`'s heap and its empty type table (one entry per slot).
 pub fn prepare<'a>(inp: &IndexInput<'a>) -> Prepared<'a> {
     let ix = mark::Index::build(inp);
-    let slots = ix.spans().last().map_or(0, |s| s.bit + u64::from(s.nelems)) as usize;
+    let slots = mark::slot_bits(ix.spans()) as usize;
     Prepared {
         ix,
         // Tens of megabytes on a large heap, first touched here: in parallel.

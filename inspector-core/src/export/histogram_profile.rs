@@ -310,7 +310,7 @@ const BUSY: u32 = u32::MAX - 1;
 /// Build the profile.
 pub fn build(inp: &HistogramProfileInput<'_>) -> HistogramProfile {
     let (spans, alloc, marks) = inp.reach.index();
-    let slots = spans.last().map_or(0, |s| s.bit + u64::from(s.nelems)) as usize;
+    let slots = inp.reach.slot_bits() as usize;
     let mut b = ProfileBuilder::new(&[("inuse_objects", "count"), ("inuse_space", "bytes")]);
     if inp.src.text_end > inp.src.text_start {
         b.add_main_mapping(
