@@ -16,6 +16,7 @@
 //! list; mark bits are set atomically so each object is scanned once. Allocated slots left
 //! unmarked are garbage the next GC would free, counted apart from the live figures.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -193,7 +194,15 @@ impl Reach {
             masks: &self.masks,
             f,
         };
-        scan_object(&self.scan, self.lookup.arenas(), mem, s, slot, &mut sink);
+        scan_object(
+            &self.scan,
+            self.lookup.arenas(),
+            mem,
+            &[],
+            s,
+            slot,
+            &mut sink,
+        );
     }
 }
 
@@ -283,12 +292,16 @@ enum Mechanism {
 /// everything that follows pointers afterwards (types, reachability queries).
 #[derive(Debug, Default)]
 pub(crate) struct SpanLookup {
-    /// Sorted arena bases; per arena, page → span index + 1 (0: none).
+    /// Sorted arena bases.
     arenas: Vec<u64>,
-    /// Per arena (in `arenas` order), `pages_per_arena` entries, in one vector.
+    /// Page → span index + 1 (0: none): from `dense_base` page by page, or per arena (in
+    /// `arenas` order) `pages_per_arena` entries.
     pages: Vec<u32>,
     pages_per_arena: usize,
     arena_bytes: u64,
+    /// The lowest arena's base, when `pages` covers every page from there to the highest
+    /// arena's end.
+    dense_base: Option<u64>,
     /// Arena index → position in `arenas` (u32::MAX: none), for indices from `arena_first`
     /// (empty: the indices span too wide a range, `arenas` is searched instead).
     arena_first: u64,
@@ -301,13 +314,26 @@ pub(crate) struct SpanLookup {
 impl SpanLookup {
     fn new(spans: &[SpanMeta], arenas: Vec<u64>, c: &crate::runtime::layout::Consts) -> Self {
         let per = c.pages_per_arena as usize;
-        let mut pages = vec![0u32; per * arenas.len()];
+        // Arenas close together (the usual heap): one table over their whole range, indexed
+        // by page from the lowest arena; else a table per arena.
+        let lo = arenas.first().copied().unwrap_or(0);
+        let range = arenas
+            .last()
+            .map_or(0, |&hi| (hi - lo) / c.heap_arena_bytes.max(1) + 1);
+        let dense = range <= 2 * arenas.len() as u64 + 16;
+        let mut pages = vec![0u32; per * if dense { range as usize } else { arenas.len() }];
         for (i, s) in spans.iter().enumerate() {
             for p in 0..s.npages {
                 let a = s.base + p * c.page_size;
-                let ai = arenas.partition_point(|&b| b <= a).wrapping_sub(1);
-                if ai < arenas.len() {
-                    pages[ai * per + ((a - arenas[ai]) / c.page_size) as usize] = i as u32 + 1;
+                let at = if dense {
+                    a.checked_sub(lo).map(|o| (o / c.page_size) as usize)
+                } else {
+                    let ai = arenas.partition_point(|&b| b <= a).wrapping_sub(1);
+                    (ai < arenas.len())
+                        .then(|| ai * per + ((a - arenas[ai]) / c.page_size) as usize)
+                };
+                if let Some(e) = at.and_then(|at| pages.get_mut(at)) {
+                    *e = i as u32 + 1;
                 }
             }
         }
@@ -319,7 +345,7 @@ impl SpanLookup {
         let arena_first = raw.iter().copied().min().unwrap_or(0);
         let span = raw.iter().map(|r| r - arena_first + 1).max().unwrap_or(0);
         // The runtime's arena indices of one heap are close together; a table over their range.
-        let mut arena_pos = if span <= 1 << 22 {
+        let mut arena_pos = if !dense && span <= 1 << 22 {
             vec![u32::MAX; span as usize]
         } else {
             Vec::new()
@@ -334,6 +360,7 @@ impl SpanLookup {
             pages,
             pages_per_arena: per,
             arena_bytes: c.heap_arena_bytes,
+            dense_base: dense.then_some(lo),
             arena_first,
             arena_pos,
             arena_shift: shift,
@@ -343,7 +370,20 @@ impl SpanLookup {
     }
 
     /// Index of the in-use span whose pages hold `v`.
+    #[inline]
     pub(crate) fn span(&self, v: u64) -> Option<usize> {
+        let si = if let Some(lo) = self.dense_base {
+            *self
+                .pages
+                .get((v.wrapping_sub(lo) >> self.page_shift) as usize)?
+        } else {
+            self.sparse(v)?
+        };
+        (si != 0).then(|| si as usize - 1)
+    }
+
+    /// [`SpanLookup::span`]'s page table entry for arenas far apart.
+    fn sparse(&self, v: u64) -> Option<u32> {
         // Arena index as the runtime computes it, then its position in `arenas`.
         let pos = if self.arena_pos.is_empty() {
             // Arena indices too far apart for a table: binary search.
@@ -359,10 +399,9 @@ impl SpanLookup {
         if off >= self.arena_bytes {
             return None;
         }
-        let si = *self
-            .pages
-            .get(pos as usize * self.pages_per_arena + (off >> self.page_shift) as usize)?;
-        (si != 0).then(|| si as usize - 1)
+        self.pages
+            .get(pos as usize * self.pages_per_arena + (off >> self.page_shift) as usize)
+            .copied()
     }
 
     /// Arena bases, in address order.
@@ -405,6 +444,8 @@ pub(crate) struct Index<'a> {
     lookup: SpanLookup,
     /// Allocation and mark bits (and a visitor's), by 64 slots.
     bits: Vec<SlotBits>,
+    /// Each span's bytes where the target maps them (empty where it copies).
+    data: Vec<&'a [u8]>,
     scan: ScanRules,
     problems: Vec<String>,
 }
@@ -441,6 +482,26 @@ pub(crate) struct ScanRules {
     header_min: u64,
     header_size: u64,
     inline_mark_bits: u64,
+}
+
+impl ScanRules {
+    /// For a small scan object with its pointer bits at its span's end: their first byte's
+    /// offset in the span.
+    #[inline]
+    fn small_bits_at(&self, s: &SpanMeta, slot: u32) -> Option<u64> {
+        if self.mechanism != Mechanism::Headers
+            || s.spanclass >> 1 == 0
+            || s.elemsize > self.header_min
+        {
+            return None;
+        }
+        let span_bytes = s.npages * self.page_size;
+        let mut bm = span_bytes - span_bytes / 64;
+        if s.elemsize >= 16 {
+            bm -= self.inline_mark_bits;
+        }
+        Some(bm + u64::from(slot) * s.elemsize / 64)
+    }
 }
 
 /// Everything marking reads.
@@ -485,6 +546,9 @@ pub(crate) trait Visitor: Sync {
     fn retype(&self, l: &mut Self::Local, si: u32, slot: u32, work: &mut Vec<(u32, u32)>);
     /// The worker is done.
     fn finish(&self, l: &mut Self::Local);
+    /// Work item (span index, slot) will be visited soon.
+    #[inline]
+    fn prefetch(&self, _si: u32, _slot: u32) {}
 }
 
 /// Marking alone.
@@ -543,6 +607,11 @@ pub(crate) fn run<V: Visitor>(inp: &MarkInput<'_>, ix: &Index<'_>, visit: &V) ->
 }
 
 impl<'a> Index<'a> {
+    /// Each span's bytes where the target maps them (empty where it copies).
+    pub(crate) fn data(&self) -> &[&'a [u8]] {
+        &self.data
+    }
+
     /// The index of `inp`'s heap, nothing marked yet.
     pub(crate) fn build(inp: &IndexInput<'a>) -> Index<'a> {
         let mut problems = Vec::new();
@@ -635,10 +704,18 @@ fn build_index<'a>(inp: &IndexInput<'a>, problems: &mut Vec<String>) -> Index<'a
         _ => Mechanism::Headers,
     };
     let heap_arenas = heap_arena_ptrs(mem, rt, lookup.arenas(), problems);
+    let data = spans
+        .par_iter()
+        .map(|s| {
+            mem.mapped(s.base, (s.npages * c.page_size) as usize)
+                .unwrap_or(&[])
+        })
+        .collect();
     Index {
         mem,
         spans,
         lookup,
+        data,
         bits: alloc.into_iter().map(|a| SlotBits::new(a, 0)).collect(),
         scan: ScanRules {
             mechanism,
@@ -728,6 +805,8 @@ type MaskTable = Vec<(u64, Option<Arc<ElemMask>>)>;
 
 /// Roots scanned by one task.
 const ROOTS_PER_TASK: usize = 64;
+/// Work items whose first reads are asked for before the oldest of them is visited.
+const AHEAD: usize = 8;
 /// A work list this long is split in two.
 const SPLIT_AT: usize = 2048;
 
@@ -827,6 +906,7 @@ impl<'i, 'a, V: Visitor> Worker<'i, 'a, V> {
     }
 
     /// A pointer value: mark the allocated slot it points into, if any.
+    #[inline(always)]
     fn pointer(&mut self, v: u64) {
         let ix = self.sh.ix;
         let Some(si) = ix.lookup.span(v) else {
@@ -839,17 +919,20 @@ impl<'i, 'a, V: Visitor> Worker<'i, 'a, V> {
         }
         let b = s.bit + slot;
         let (bits, m) = (&ix.bits[(b / 64) as usize], 1u64 << (b % 64));
-        if bits.alloc & m == 0 {
-            return;
+        // Plain loads first: most pointers lead to marked objects, which need no atomic write.
+        if bits.alloc & m != 0 && bits.marked.load(Ordering::Relaxed) & m == 0 {
+            self.mark_slot(si, slot, bits, m);
         }
-        // A plain load first: most pointers to a marked object need no atomic write.
-        if bits.marked.load(Ordering::Relaxed) & m != 0 {
-            return;
-        }
+    }
+
+    /// Mark the allocated slot `slot` of span `si` (bit `m` of `bits`), unmarked when last
+    /// seen, and queue it (a scan object) or tell the visitor (a noscan one).
+    #[inline(never)]
+    fn mark_slot(&mut self, si: usize, slot: u64, bits: &SlotBits, m: u64) {
         // Sequentially consistent: a visitor typing objects concurrently checks the mark
         // after setting a type, and marking checks the type after setting the mark.
         if bits.marked.fetch_or(m, Ordering::SeqCst) & m == 0 {
-            if s.spanclass & 1 == 0 {
+            if self.sh.ix.spans[si].spanclass & 1 == 0 {
                 self.work.push((si as u32, slot as u32));
             } else {
                 self.sh
@@ -865,7 +948,21 @@ impl<'i, 'a, V: Visitor> Worker<'i, 'a, V> {
         'a: 's,
         V: 's,
     {
-        while let Some((si, slot)) = self.work.pop() {
+        let mut ring = [(0u32, 0u32); AHEAD];
+        let (mut head, mut n) = (0usize, 0usize);
+        loop {
+            while n < AHEAD {
+                let Some(item) = self.work.pop() else { break };
+                self.prefetch(item);
+                ring[(head + n) % AHEAD] = item;
+                n += 1;
+            }
+            if n == 0 {
+                break;
+            }
+            let (si, slot) = ring[head];
+            head = (head + 1) % AHEAD;
+            n -= 1;
             let sh = self.sh;
             if slot & RETYPE != 0 {
                 sh.visit
@@ -877,6 +974,7 @@ impl<'i, 'a, V: Visitor> Worker<'i, 'a, V> {
                     &ix.scan,
                     ix.lookup.arenas(),
                     ix.mem,
+                    ix.data.get(si as usize).copied().unwrap_or(&[]),
                     &ix.spans[si as usize],
                     u64::from(slot),
                     self,
@@ -888,23 +986,35 @@ impl<'i, 'a, V: Visitor> Worker<'i, 'a, V> {
             }
         }
     }
+
+    /// Ask the cache for what visiting work item `(si, slot)` reads first. A hint only:
+    /// nothing is read, and an item of an unmapped span asks for nothing.
+    #[inline]
+    fn prefetch(&self, (si, slot): (u32, u32)) {
+        let ix = self.sh.ix;
+        let slot = slot & !RETYPE;
+        if let (Some(s), Some(d)) = (ix.spans.get(si as usize), ix.data.get(si as usize)) {
+            let at = u64::from(slot) * s.elemsize;
+            if at < d.len() as u64 {
+                prefetch_index::prefetch_index(d, at as usize);
+            }
+            if let Some(at) = ix
+                .scan
+                .small_bits_at(s, slot)
+                .filter(|&a| a < d.len() as u64)
+            {
+                prefetch_index::prefetch_index(d, at as usize);
+            }
+        }
+        self.sh.visit.prefetch(si, slot);
+    }
 }
 
-/// Scan the `n` words at `start` whose bits are set in `bits`, starting at bit `sh`; `start`
-/// is `first` bytes into its slot.
+/// Report the words of `obj` (`first` bytes into its slot) whose bits are set in `bits`,
+/// starting at bit `sh`.
 #[inline]
-fn scan_bits<S: WordSink>(
-    mem: &dyn Memory,
-    start: u64,
-    first: u64,
-    n: u64,
-    bits: &[u8],
-    sh: u64,
-    sink: &mut S,
-) {
-    let Ok(obj) = mem.bytes(start, (n * 8) as usize) else {
-        return;
-    };
+fn scan_bits<S: WordSink>(obj: &[u8], first: u64, bits: &[u8], sh: u64, sink: &mut S) {
+    let n = (obj.len() / 8) as u64;
     for (k, &byte) in bits.iter().enumerate() {
         let mut b = byte;
         while b != 0 {
@@ -922,18 +1032,40 @@ fn scan_bits<S: WordSink>(
     }
 }
 
+/// `len` bytes at `addr` of the span at `base` whose mapped bytes are `data` (empty: read
+/// them from `mem`).
+#[inline]
+fn span_bytes<'d>(
+    mem: &'d dyn Memory,
+    data: &'d [u8],
+    base: u64,
+    addr: u64,
+    len: u64,
+) -> Option<Cow<'d, [u8]>> {
+    let o = addr.checked_sub(base)? as usize;
+    match data.get(o..o.checked_add(len as usize)?) {
+        Some(b) => Some(Cow::Borrowed(b)),
+        None => mem.bytes(addr, len as usize).ok(),
+    }
+}
+
 /// Scan the scan object in slot `slot` of `s` by the runtime's pointer map for it, reporting
-/// each pointer word to `sink` (`arenas`: the lookup's arena bases).
+/// each pointer word to `sink` (`arenas`: the lookup's arena bases; `data`: the span's mapped
+/// bytes, or empty).
 #[inline]
 fn scan_object<S: WordSink>(
     r: &ScanRules,
     arenas: &[u64],
     mem: &dyn Memory,
+    data: &[u8],
     s: &SpanMeta,
     slot: u64,
     sink: &mut S,
 ) {
     let start = s.base + slot * s.elemsize;
+    let Some(obj) = span_bytes(mem, data, s.base, start, s.elemsize) else {
+        return;
+    };
     match r.mechanism {
         Mechanism::ArenaBitmap { field } => {
             let ai = arenas.partition_point(|&b| b <= start).wrapping_sub(1);
@@ -946,55 +1078,47 @@ fn scan_object<S: WordSink>(
             else {
                 return;
             };
-            scan_bits(mem, start, 0, n, &bits, w0 % 8, sink);
+            scan_bits(&obj, 0, &bits, w0 % 8, sink);
         }
         Mechanism::Headers if s.spanclass >> 1 == 0 => {
-            typed(mem, start, 0, s.elemsize, s.large_type, sink);
+            typed(&obj, 0, s.large_type, sink);
         }
         Mechanism::Headers if s.elemsize > r.header_min => {
-            let t = mem.read_ptr(start).unwrap_or(0);
-            typed(
-                mem,
-                start + r.header_size,
-                r.header_size,
-                s.elemsize - r.header_size,
-                t,
-                sink,
-            );
+            let h = r.header_size as usize;
+            let Some(t) = obj.get(..8) else { return };
+            let t = u64::from_le_bytes(t.try_into().unwrap());
+            typed(obj.get(h..).unwrap_or(&[]), r.header_size, t, sink);
         }
         Mechanism::Headers => {
-            let span_bytes = s.npages * r.page_size;
-            let bitmap_size = span_bytes / 8 / 8;
-            let mut bm = s.base + span_bytes - bitmap_size;
+            let span_bytes_n = s.npages * r.page_size;
+            let bitmap_size = span_bytes_n / 8 / 8;
+            let mut bm = s.base + span_bytes_n - bitmap_size;
             if s.elemsize >= 16 {
                 bm -= r.inline_mark_bits;
             }
             let w0 = (start - s.base) / 8;
             let n = s.elemsize / 8;
-            let Ok(bits) = mem.bytes(bm + w0 / 8, ((w0 % 8) + n).div_ceil(8) as usize) else {
+            let Some(bits) = span_bytes(mem, data, s.base, bm + w0 / 8, ((w0 % 8) + n).div_ceil(8))
+            else {
                 return;
             };
-            scan_bits(mem, start, 0, n, &bits, w0 % 8, sink);
+            scan_bits(&obj, 0, &bits, w0 % 8, sink);
         }
     }
 }
 
-/// An object of `size` bytes at `addr` (`first` bytes into its slot) holding elements of the
-/// type at `typ` (0: not published yet, nothing to scan), the type's mask repeated every
-/// `typ.size` bytes.
+/// The object bytes `obj` (`first` bytes into its slot) holding elements of the type at `typ`
+/// (0: not published yet, nothing to scan), the type's mask repeated every `typ.size` bytes.
 #[inline]
-fn typed<S: WordSink>(mem: &dyn Memory, addr: u64, first: u64, size: u64, typ: u64, sink: &mut S) {
+fn typed<S: WordSink>(obj: &[u8], first: u64, typ: u64, sink: &mut S) {
     if typ == 0 {
         return;
     }
+    let words = (obj.len() / 8) as u64;
     match sink.mask(typ) {
         Some(m) if m.0.is_empty() || m.1 == 0 => {}
         Some(m) => {
             let (offsets, stride) = (&m.0, m.1);
-            let Ok(obj) = mem.bytes(addr, size as usize) else {
-                return;
-            };
-            let words = size / 8;
             let mut base = 0u64;
             while base < words {
                 for &o in offsets {
@@ -1013,10 +1137,7 @@ fn typed<S: WordSink>(mem: &dyn Memory, addr: u64, first: u64, size: u64, typ: u
         }
         None => {
             sink.conservative();
-            let Ok(b) = mem.bytes(addr, size as usize) else {
-                return;
-            };
-            for (i, w) in b.chunks_exact(8).enumerate() {
+            for (i, w) in obj.chunks_exact(8).enumerate() {
                 sink.word(
                     first + 8 * i as u64,
                     u64::from_le_bytes(w.try_into().unwrap()),
@@ -1176,17 +1297,22 @@ mod tests {
             div_mul: 0,
         };
         let a0 = 0xc000000000u64;
-        let a1 = a0 + 3 * (1 << 26); // a second arena, not adjacent
-        let spans = vec![span(a0, 2), span(a0 + 0x6000, 1), span(a1 + 0x2000, 3)];
-        let l = SpanLookup::new(&spans, vec![a0, a1], &c);
-        assert_eq!(l.span(a0), Some(0));
-        assert_eq!(l.span(a0 + 0x3fff), Some(0));
-        assert_eq!(l.span(a0 + 0x4000), None);
-        assert_eq!(l.span(a0 + 0x6008), Some(1));
-        assert_eq!(l.span(a0 + (1 << 26)), None, "between arenas");
-        assert_eq!(l.span(a1 + 0x7fff), Some(2));
-        assert_eq!(l.span(a1 + 0x8000), None);
-        assert_eq!(l.span(a0 - 8), None, "below the heap");
+        // A second arena close by (one table over both) and far away (a table per arena).
+        for (gap, dense) in [(3u64, true), (100, false)] {
+            let a1 = a0 + gap * (1 << 26);
+            let spans = vec![span(a0, 2), span(a0 + 0x6000, 1), span(a1 + 0x2000, 3)];
+            let l = SpanLookup::new(&spans, vec![a0, a1], &c);
+            assert_eq!(l.dense_base.is_some(), dense, "gap {gap}");
+            assert_eq!(l.span(a0), Some(0));
+            assert_eq!(l.span(a0 + 0x3fff), Some(0));
+            assert_eq!(l.span(a0 + 0x4000), None);
+            assert_eq!(l.span(a0 + 0x6008), Some(1));
+            assert_eq!(l.span(a0 + (1 << 26)), None, "between arenas");
+            assert_eq!(l.span(a1 + 0x7fff), Some(2));
+            assert_eq!(l.span(a1 + 0x8000), None);
+            assert_eq!(l.span(a1 + (1 << 26)), None, "above the heap");
+            assert_eq!(l.span(a0 - 8), None, "below the heap");
+        }
     }
 
     #[test]

@@ -277,6 +277,8 @@ struct Shared<'a> {
     mem: &'a dyn Memory,
     tr: &'a TypeReader<'a>,
     spans: &'a [SpanMeta],
+    /// Each span's mapped bytes (empty: read from `mem`).
+    data: &'a [&'a [u8]],
     /// Allocation, mark, typed and scanned bits. Mark bits are set by marking as it runs
     /// (typing while marking), or all before (typing a marked heap). `typed` is set once a
     /// slot's type is: most pointers lead to typed objects, and the bit shares its cache line
@@ -351,7 +353,7 @@ pub fn mark_and_type(
         inp.index.mem,
         &inp.types,
         consts,
-        (ix.spans(), ix.lookup(), ix.bits()),
+        (ix.spans(), ix.data(), ix.lookup(), ix.bits()),
         ix.types_stored(),
         followers,
         slot_type,
@@ -412,7 +414,7 @@ fn compute(
         mem,
         tr,
         consts,
-        (spans, reach.lookup(), &bits),
+        (spans, &[], reach.lookup(), &bits),
         reach.types_stored(),
         followers,
         (0..reach.slot_bits()).map(|_| AtomicU32::new(0)).collect(),
@@ -456,6 +458,13 @@ impl<'s, 'a> mark::Visitor for &'s Shared<'a> {
     fn finish(&self, w: &mut Worker<'s, 'a>) {
         w.add_totals();
     }
+
+    #[inline]
+    fn prefetch(&self, si: u32, slot: u32) {
+        if let Some(s) = self.spans.get(si as usize) {
+            prefetch_index::prefetch_index(&self.slot_type, (s.bit + u64::from(slot)) as usize);
+        }
+    }
 }
 
 impl<'a> Shared<'a> {
@@ -463,7 +472,12 @@ impl<'a> Shared<'a> {
         mem: &'a dyn Memory,
         tr: &'a TypeReader<'a>,
         consts: &ObjectConsts,
-        (spans, lookup, bits): (&'a [SpanMeta], &'a SpanLookup, &'a [SlotBits]),
+        (spans, data, lookup, bits): (
+            &'a [SpanMeta],
+            &'a [&'a [u8]],
+            &'a SpanLookup,
+            &'a [SlotBits],
+        ),
         types_stored: bool,
         followers: &Followers<'a>,
         slot_type: Vec<AtomicU32>,
@@ -480,6 +494,7 @@ impl<'a> Shared<'a> {
             mem,
             tr,
             spans,
+            data,
             bits,
             header_min: consts.min_size_for_malloc_header.unwrap_or(u64::MAX),
             header_size: consts.malloc_header_size,
@@ -547,10 +562,19 @@ impl<'s, 'a> Worker<'s, 'a> {
         }
     }
 
-    /// The `size` bytes at `data`: from the cached span's, else read (heap objects: their
-    /// whole span's slots are read and cached).
-    fn object_bytes(&mut self, data: u64, size: u64) -> Option<Cow<'a, [u8]>> {
+    /// The `size` bytes at `data`: from span `si`'s mapped bytes when it is given and mapped,
+    /// else from the cached span's, else read (heap objects: their whole span's slots are read
+    /// and cached).
+    fn object_bytes(&mut self, si: Option<usize>, data: u64, size: u64) -> Option<Cow<'a, [u8]>> {
         let end = data.checked_add(size)?;
+        if let Some(i) = si {
+            let s = &self.sh.spans[i];
+            let d = self.sh.data.get(i).copied().unwrap_or(&[]);
+            let o = data.checked_sub(s.base)? as usize;
+            if let Some(b) = d.get(o..o + size as usize) {
+                return Some(Cow::Borrowed(b));
+            }
+        }
         let (lo, hi, b) = self.span_bytes;
         if lo <= data && end <= hi {
             let o = (data - lo) as usize;
@@ -615,7 +639,9 @@ impl<'s, 'a> Worker<'s, 'a> {
     /// Claim the following of slot `b`'s typed words: whether this caller does it.
     fn claim(&self, b: u64) -> bool {
         let (w, m) = self.bits(b);
-        w.scanned.fetch_or(m, Ordering::SeqCst) & m == 0
+        let o = w.scanned.load(Ordering::Relaxed);
+        w.scanned.store(o | m, Ordering::Relaxed);
+        o & m == 0
     }
 
     /// Marking is about to scan the object in `slot` of span `si`: its stored type, or the
@@ -652,7 +678,7 @@ impl<'s, 'a> Worker<'s, 'a> {
         let t = self.sh.slot_type[b as usize].load(Ordering::SeqCst) & TYPE_MASK;
         if t != 0 {
             let start = s.base + u64::from(slot) * s.elemsize;
-            self.scan(start, s.elemsize, t - 1, None);
+            self.scan_in(Some(si), start, s.elemsize, t - 1, None);
         }
     }
 
@@ -733,7 +759,9 @@ impl<'s, 'a> Worker<'s, 'a> {
         let (typ, data, how) = if s.spanclass >> 1 == 0 {
             (s.large_type, start, TypeSource::Large)
         } else {
-            let h = sh.mem.read_ptr(start).unwrap_or(0);
+            let h = self
+                .object_bytes(Some(si), start, 8)
+                .map_or(0, |b| u64::from_le_bytes(b[..8].try_into().unwrap()));
             (h, start + sh.header_size, TypeSource::Header)
         };
         if typ == 0 {
@@ -748,7 +776,7 @@ impl<'s, 'a> Worker<'s, 'a> {
         };
         let size = s.elemsize - (data - start);
         if self.set(s.bit + u64::from(slot), ti, how, size) {
-            self.scan(data, size, ti, None);
+            self.scan_in(Some(si), data, size, ti, None);
         }
     }
 
@@ -798,7 +826,7 @@ impl<'s, 'a> Worker<'s, 'a> {
     fn set(&mut self, b: u64, ti: u32, how: TypeSource, data_size: u64) -> bool {
         let m = self.meta(ti);
         // String bytes and other pseudo-objects are one object whatever their length.
-        let multi = if m.pseudo == Pseudo::No && data_size / m.size.max(1) >= 2 {
+        let multi = if m.pseudo == Pseudo::No && data_size >= 2 * m.size.max(1) {
             MULTI
         } else {
             0
@@ -823,13 +851,25 @@ impl<'s, 'a> Worker<'s, 'a> {
     /// Follow the typed words of an object (or global: `via`) holding `T`s from `data` over
     /// `size` bytes.
     fn scan(&mut self, data: u64, size: u64, ti: u32, via: Option<TypeSource>) {
+        self.scan_in(None, data, size, ti, via)
+    }
+
+    /// [`Worker::scan`] of an object in span `si`, if known.
+    fn scan_in(
+        &mut self,
+        si: Option<usize>,
+        data: u64,
+        size: u64,
+        ti: u32,
+        via: Option<TypeSource>,
+    ) {
         let m = self.meta(ti);
         if m.ptr_bytes == 0 || (m.addr == 0 && m.pseudo == Pseudo::No) {
             return;
         }
         let edges = self.take_edges(ti);
         if !edges.is_empty() {
-            if let Some(obj) = self.object_bytes(data, size) {
+            if let Some(obj) = self.object_bytes(si, data, size) {
                 self.follow(&obj, &edges, m, size, via);
             }
         }
@@ -969,6 +1009,7 @@ impl<'s, 'a> Worker<'s, 'a> {
     }
 
     /// The span index and slot bit of the allocated, not yet typed object `v` points into.
+    #[inline(always)]
     fn untyped_slot(&self, v: u64) -> Option<(usize, u64)> {
         let sh = self.sh;
         let i = sh.lookup.span(v)?;
@@ -988,18 +1029,27 @@ impl<'s, 'a> Worker<'s, 'a> {
     /// Type the reachable object `v` points into as the type with index `ti`
     /// ([`STRING_DATA_INDEX`]: string data), when that is consistent with the slot and the
     /// object has no type yet.
+    #[inline]
     fn assign(&mut self, v: u64, ti: u32, how: TypeSource, exact: bool) {
-        let Some((i, b)) = self.untyped_slot(v) else {
-            return;
-        };
+        if let Some((i, b)) = self.untyped_slot(v) {
+            self.assign_slot(v, i, b, ti, how, exact);
+        }
+    }
+
+    /// [`Worker::assign`] to the untyped slot `b` of span `i`.
+    #[inline(never)]
+    fn assign_slot(&mut self, v: u64, i: usize, b: u64, ti: u32, how: TypeSource, exact: bool) {
         let s = &self.sh.spans[i];
+        if self.has_stored_type(s) {
+            return;
+        }
         let slot = b - s.bit;
         let start = s.base + slot * s.elemsize;
         let info = self.meta(ti);
         // The tiny span class packs several small noscan objects in one block, but an object
         // that fills the slot from its start is alone in it (tiny allocations are smaller).
         let fills = info.size == s.elemsize && v == start;
-        if (s.spanclass == self.sh.tiny_class && !fills) || self.has_stored_type(s) {
+        if s.spanclass == self.sh.tiny_class && !fills {
             return;
         }
         let scan = s.spanclass & 1 == 0;
@@ -1007,7 +1057,11 @@ impl<'s, 'a> Worker<'s, 'a> {
             return;
         }
         let off = v - start;
-        if (exact && off != 0) || !off.is_multiple_of(info.size) {
+        if if exact {
+            off != 0
+        } else {
+            !off.is_multiple_of(info.size)
+        } {
             return;
         }
         // Typed before marking reaches it: marking follows its typed words then. Typed after:

@@ -55,6 +55,12 @@ pub trait Memory: Send + Sync {
         self.read_at(addr, &mut v)?;
         Ok(Cow::Owned(v))
     }
+
+    /// `len` bytes at `addr` when they lie in one mapped region and can be borrowed without a
+    /// copy (core files); `None` otherwise, nothing read.
+    fn mapped(&self, _addr: u64, _len: usize) -> Option<&[u8]> {
+        None
+    }
 }
 
 /// Typed little-endian reads on top of [`Memory`]. amd64 and arm64 are both little-endian

@@ -306,6 +306,14 @@ impl Memory for CoreMemory {
         self.read_at(addr, &mut v)?;
         Ok(Cow::Owned(v))
     }
+
+    fn mapped(&self, addr: u64, len: usize) -> Option<&[u8]> {
+        let end = addr.checked_add(len as u64)?;
+        let r = &self.regions[self.find(addr)?];
+        (end <= r.end)
+            .then(|| self.region_bytes(r, addr, len).ok())
+            .flatten()
+    }
 }
 
 /// How far [`check_exe_matches`] could confirm that an executable produced a core.
@@ -602,6 +610,14 @@ mod tests {
         assert!(matches!(b, Cow::Owned(_)));
         assert_eq!(b[2..], [0xee, 0xee]);
         assert_eq!(b[..2], exe_tail(&sample_exe("a/b")));
+        // `mapped` borrows what `bytes` borrows and nothing else.
+        assert_eq!(
+            m.mapped(0xc000001ffc, 8),
+            Some(&[0x11, 0x11, 0x11, 0x11, 0x22, 0x22, 0x22, 0x22][..])
+        );
+        assert_eq!(m.mapped(0x400ffe, 4), None);
+        assert_eq!(m.mapped(0xc000002ffc, 8), None);
+        assert_eq!(m.mapped(u64::MAX, 2), None);
         // Running off the end of mapped memory.
         assert_eq!(
             m.read_u64(0xc000002ffc),
