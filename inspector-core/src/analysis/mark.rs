@@ -10,8 +10,8 @@
 //! - noscan spans hold no pointers.
 //!
 //! Objects are indexed by span and slot: the in-use spans in address order, one bit per slot
-//! in a global bit vector at each span's offset, and a page→span table per arena (no hash
-//! maps on the hot path). A pointer anywhere inside an allocated slot marks that slot (a tiny
+//! in a global bit vector at each span's offset, and a page→span table (no hash maps on the
+//! hot path). A pointer anywhere inside an allocated slot marks that slot (a tiny
 //! block is one object). Roots are scanned in parallel (rayon), each worker with its own work
 //! list; mark bits are set atomically so each object is scanned once. Allocated slots left
 //! unmarked are garbage the next GC would free, counted apart from the live figures.
@@ -485,8 +485,9 @@ pub(crate) struct ScanRules {
 }
 
 impl ScanRules {
-    /// For a small scan object with its pointer bits at its span's end: their first byte's
-    /// offset in the span.
+    /// For a small scan object with its pointer bits at its span's end (Go 1.22+, 512 B or
+    /// less: `spanHeapBitsRange`, before Green Tea's inline mark bits for objects of 16 B or
+    /// more): the offset in the span of the byte holding its first word's bit.
     #[inline]
     fn small_bits_at(&self, s: &SpanMeta, slot: u32) -> Option<u64> {
         if self.mechanism != Mechanism::Headers
@@ -1090,15 +1091,12 @@ fn scan_object<S: WordSink>(
             typed(obj.get(h..).unwrap_or(&[]), r.header_size, t, sink);
         }
         Mechanism::Headers => {
-            let span_bytes_n = s.npages * r.page_size;
-            let bitmap_size = span_bytes_n / 8 / 8;
-            let mut bm = s.base + span_bytes_n - bitmap_size;
-            if s.elemsize >= 16 {
-                bm -= r.inline_mark_bits;
-            }
+            let Some(at) = r.small_bits_at(s, slot as u32) else {
+                return;
+            };
             let w0 = (start - s.base) / 8;
             let n = s.elemsize / 8;
-            let Some(bits) = span_bytes(mem, data, s.base, bm + w0 / 8, ((w0 % 8) + n).div_ceil(8))
+            let Some(bits) = span_bytes(mem, data, s.base, s.base + at, ((w0 % 8) + n).div_ceil(8))
             else {
                 return;
             };
