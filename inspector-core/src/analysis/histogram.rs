@@ -8,7 +8,7 @@
 use rayon::prelude::*;
 use regex::Regex;
 
-use super::mark::Reach;
+use super::mark::{bit, Reach};
 use super::objtypes::{display_name, ObjectTypes, TypeSource};
 
 /// What a row groups.
@@ -62,7 +62,6 @@ impl Histogram {
     /// Group every allocated object.
     pub fn compute(reach: &Reach, types: &ObjectTypes) -> Histogram {
         let (spans, alloc, marks) = reach.index();
-        let bit = |v: &[u64], b: u64| v[(b / 64) as usize] >> (b % 64) & 1 == 1;
         // Typed: per type index, single and multi-element; unknown: per span class. Spans in
         // parallel chunks, each with its own counts.
         #[derive(Clone)]

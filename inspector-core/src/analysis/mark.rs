@@ -69,6 +69,11 @@ impl SpanMeta {
     }
 }
 
+/// Whether bit `b` of the bit vector `v` (allocation or mark bits, by global slot bit) is set.
+pub(crate) fn bit(v: &[u64], b: u64) -> bool {
+    v[(b / 64) as usize] >> (b % 64) & 1 == 1
+}
+
 /// Number of slot bits of `spans` (in address order, each with its `bit`).
 pub(crate) fn slot_bits(spans: &[SpanMeta]) -> u64 {
     spans.last().map_or(0, |s| s.bit + u64::from(s.nelems))
@@ -251,8 +256,7 @@ impl Reach {
             return None;
         }
         let b = s.bit + slot;
-        let bit = |v: &[u64]| v[(b / 64) as usize] >> (b % 64) & 1 == 1;
-        bit(&self.alloc).then(|| bit(&self.marks))
+        bit(&self.alloc, b).then(|| bit(&self.marks, b))
     }
 }
 
@@ -1036,7 +1040,7 @@ fn scan_bits<S: WordSink>(obj: &[u8], first: u64, bits: &[u8], sh: u64, sink: &m
 /// `len` bytes at `addr` of the span at `base` whose mapped bytes are `data` (empty: read
 /// them from `mem`).
 #[inline]
-fn span_bytes<'d>(
+pub(crate) fn span_bytes<'d>(
     mem: &'d dyn Memory,
     data: &'d [u8],
     base: u64,

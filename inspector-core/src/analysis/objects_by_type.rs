@@ -13,12 +13,8 @@ use rayon::prelude::*;
 use regex::Regex;
 
 use super::histogram::unknown_name;
-use super::mark::{Reach, SpanMeta};
+use super::mark::{bit, Reach, SpanMeta};
 use super::objtypes::{display_name, ObjectTypes, TypeSource};
-
-fn bit(v: &[u64], b: u64) -> bool {
-    v[(b / 64) as usize] >> (b % 64) & 1 == 1
-}
 
 /// The names `histogram` gives reachable objects, by key: `2 * type index + multi` for typed
 /// objects (`multi`: the slot holds several elements, `[]T`), then one key per span class for

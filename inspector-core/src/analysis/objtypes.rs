@@ -318,9 +318,6 @@ struct Worker<'s, 'a> {
     by_source: [u64; 12],
     skipped: u64,
     work: Vec<(u32, u32)>,
-    /// The slots of the span last scanned: (start, end, bytes), saving a search of the core's
-    /// regions per object.
-    span_bytes: (u64, u64, &'a [u8]),
     /// The stored type last looked up: (descriptor, type index).
     last_stored: (u64, Option<u32>),
 }
@@ -557,42 +554,24 @@ impl<'s, 'a> Worker<'s, 'a> {
             by_source: [0; 12],
             skipped: 0,
             work: Vec::new(),
-            span_bytes: (0, 0, &[]),
             last_stored: (0, None),
         }
     }
 
-    /// The `size` bytes at `data`: from span `si`'s mapped bytes when it is given and mapped,
-    /// else from the cached span's, else read (heap objects: their whole span's slots are read
-    /// and cached).
-    fn object_bytes(&mut self, si: Option<usize>, data: u64, size: u64) -> Option<Cow<'a, [u8]>> {
-        let end = data.checked_add(size)?;
-        if let Some(i) = si {
-            let s = &self.sh.spans[i];
-            let d = self.sh.data.get(i).copied().unwrap_or(&[]);
-            let o = data.checked_sub(s.base)? as usize;
-            if let Some(b) = d.get(o..o + size as usize) {
-                return Some(Cow::Borrowed(b));
-            }
+    /// The `size` bytes at `data`: sliced from the mapped bytes of its span (`si`, else
+    /// looked up) where the core maps them, else read.
+    fn object_bytes(&self, si: Option<usize>, data: u64, size: u64) -> Option<Cow<'a, [u8]>> {
+        let sh = self.sh;
+        match si.or_else(|| sh.lookup.span(data)) {
+            Some(i) => mark::span_bytes(
+                sh.mem,
+                sh.data.get(i).copied().unwrap_or(&[]),
+                sh.spans[i].base,
+                data,
+                size,
+            ),
+            None => sh.mem.bytes(data, size as usize).ok(),
         }
-        let (lo, hi, b) = self.span_bytes;
-        if lo <= data && end <= hi {
-            let o = (data - lo) as usize;
-            return b.get(o..o + size as usize).map(Cow::Borrowed);
-        }
-        let mem = self.sh.mem;
-        if let Some(i) = self.sh.lookup.span(data) {
-            let s = &self.sh.spans[i];
-            let span_end = s.base + s.elemsize * u64::from(s.nelems);
-            if end <= span_end {
-                if let Ok(Cow::Borrowed(all)) = mem.bytes(s.base, (span_end - s.base) as usize) {
-                    self.span_bytes = (s.base, span_end, all);
-                    let o = (data - s.base) as usize;
-                    return all.get(o..o + size as usize).map(Cow::Borrowed);
-                }
-            }
-        }
-        mem.bytes(data, size as usize).ok()
     }
 
     /// The registry (a worker that panicked while holding it left it usable).

@@ -18,7 +18,7 @@ use rayon::prelude::*;
 
 use super::heap_profile::ProfileSource;
 use super::pprof::{FrameRef, Profile, ProfileBuilder};
-use crate::analysis::mark::{Reach, SpanMeta};
+use crate::analysis::mark::{bit, Reach, SpanMeta};
 use crate::analysis::objects_by_type::TypeKeys;
 use crate::analysis::objtypes::ObjectTypes;
 use crate::analysis::paths::Parent;
@@ -243,10 +243,6 @@ pub struct HistogramProfile {
     /// Objects with no path (no parent known).
     pub no_path_objects: u64,
     pub problems: Vec<String>,
-}
-
-fn bit(v: &[u64], b: u64) -> bool {
-    v[(b / 64) as usize] >> (b % 64) & 1 == 1
 }
 
 fn frame(name: &str) -> FrameRef {
