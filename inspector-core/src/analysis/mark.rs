@@ -15,6 +15,10 @@
 //! block is one object). Roots are scanned in parallel (rayon), each worker with its own work
 //! list; mark bits are set atomically so each object is scanned once. Allocated slots left
 //! unmarked are garbage the next GC would free, counted apart from the live figures.
+//!
+//! A [`Visitor`] sees each object as marking reaches it; one that types objects may ask for
+//! some pointer words as edges ([`Visitor::edge`]): marking then hands it the target it
+//! looked up, so that typing the target and marking it take one lookup.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -204,6 +208,7 @@ impl Reach {
             self.lookup.arenas(),
             mem,
             &[],
+            si as u32,
             s,
             slot,
             &mut sink,
@@ -533,6 +538,18 @@ pub fn mark(inp: MarkInput<'_>) -> Reach {
     tally(inp, ix, marked)
 }
 
+/// How marking finds an object's pointer words ([`Visitor::object`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ptrs {
+    /// Bit `i`: word `i` of a small object (its span's heap bits).
+    Small(u64),
+    /// Values of a type of this many words from the start of the object's data (its
+    /// header's or `largeType`'s type), by the type's pointer mask.
+    Values(u64),
+    /// Otherwise (the 1.21 arena bitmap, scanning word by word, unreadable heap bits).
+    Other,
+}
+
 /// A work item's slot with this bit set: the object was typed after it was marked, and only
 /// its typed words are left to follow ([`Visitor::retype`]).
 pub(crate) const RETYPE: u32 = 1 << 31;
@@ -543,8 +560,34 @@ pub(crate) const RETYPE: u32 = 1 << 31;
 pub(crate) trait Visitor: Sync {
     type Local;
     fn local(&self) -> Self::Local;
-    /// The scan object in `slot` of span `si`, just before marking scans it.
-    fn object(&self, l: &mut Self::Local, si: u32, slot: u32, work: &mut Vec<(u32, u32)>);
+    /// The scan object in `slot` of span `si`, just before marking scans it, its pointer
+    /// words found as `ptrs` says. Returns the pointer words whose targets the visitor wants
+    /// to see through [`Visitor::edge`] as marking looks them up (it follows its other typed
+    /// words itself): for [`Ptrs::Small`], bit `i` for word `i` of the object; for
+    /// [`Ptrs::Values`], bit `i` for word `i` of each whole value.
+    fn object(
+        &self,
+        l: &mut Self::Local,
+        si: u32,
+        slot: u32,
+        ptrs: Ptrs,
+        work: &mut Vec<(u32, u32)>,
+    ) -> u64;
+    /// Word `i` (as [`Visitor::object`] returned it) of the object last given to it holds
+    /// `v`, a pointer into the allocated slot `b` (its state bit `m` of `bits`) of span
+    /// `si`; called before marking marks it.
+    #[allow(clippy::too_many_arguments)]
+    fn edge(
+        &self,
+        l: &mut Self::Local,
+        i: u32,
+        v: u64,
+        si: u32,
+        b: u64,
+        bits: &SlotBits,
+        m: u64,
+        work: &mut Vec<(u32, u32)>,
+    );
     /// The noscan object in `slot` of span `si`, just marked.
     fn noscan(&self, l: &mut Self::Local, si: u32, slot: u32, work: &mut Vec<(u32, u32)>);
     /// A [`RETYPE`] item (its bit cleared).
@@ -562,7 +605,21 @@ pub(crate) struct NoVisit;
 impl Visitor for NoVisit {
     type Local = ();
     fn local(&self) {}
-    fn object(&self, _: &mut (), _: u32, _: u32, _: &mut Vec<(u32, u32)>) {}
+    fn object(&self, _: &mut (), _: u32, _: u32, _: Ptrs, _: &mut Vec<(u32, u32)>) -> u64 {
+        0
+    }
+    fn edge(
+        &self,
+        _: &mut (),
+        _: u32,
+        _: u64,
+        _: u32,
+        _: u64,
+        _: &SlotBits,
+        _: u64,
+        _: &mut Vec<(u32, u32)>,
+    ) {
+    }
     fn noscan(&self, _: &mut (), _: u32, _: u32, _: &mut Vec<(u32, u32)>) {}
     fn retype(&self, _: &mut (), _: u32, _: u32, _: &mut Vec<(u32, u32)>) {}
     fn finish(&self, _: &mut ()) {}
@@ -869,6 +926,17 @@ trait WordSink {
     fn mask(&mut self, typ: u64) -> Option<Arc<ElemMask>>;
     fn conservative(&mut self);
     fn word(&mut self, off: u64, v: u64);
+    /// The object in `slot` of span `si` is about to be scanned: returns the words to report
+    /// through [`WordSink::edge`] instead of [`WordSink::word`] (see [`Visitor::object`]).
+    #[inline]
+    fn object(&mut self, _si: u32, _slot: u32, _ptrs: Ptrs) -> u64 {
+        0
+    }
+    /// Pointer word `i` of the object, one of those [`WordSink::object`] returned.
+    #[inline]
+    fn edge(&mut self, i: u32, v: u64) {
+        self.word(u64::from(i) * 8, v)
+    }
 }
 
 impl<V: Visitor> WordSink for Worker<'_, '_, V> {
@@ -895,6 +963,28 @@ impl<V: Visitor> WordSink for Worker<'_, '_, V> {
     fn word(&mut self, _off: u64, v: u64) {
         self.pointer(v)
     }
+    #[inline]
+    fn object(&mut self, si: u32, slot: u32, ptrs: Ptrs) -> u64 {
+        self.sh
+            .visit
+            .object(&mut self.local, si, slot, ptrs, &mut self.work)
+    }
+    /// [`Worker::pointer`] with the visitor told of the target (one lookup for both).
+    #[inline(always)]
+    fn edge(&mut self, i: u32, v: u64) {
+        let Some((si, slot, b, bits, m)) = self.target(v) else {
+            return;
+        };
+        if bits.alloc & m == 0 {
+            return;
+        }
+        self.sh
+            .visit
+            .edge(&mut self.local, i, v, si as u32, b, bits, m, &mut self.work);
+        if bits.marked.load(Ordering::Relaxed) & m == 0 {
+            self.mark_slot(si, slot, bits, m);
+        }
+    }
 }
 
 impl<'i, 'a, V: Visitor> Worker<'i, 'a, V> {
@@ -910,20 +1000,27 @@ impl<'i, 'a, V: Visitor> Worker<'i, 'a, V> {
         }
     }
 
-    /// A pointer value: mark the allocated slot it points into, if any.
+    /// The slot pointer `v` points into, if any: (span index, slot, slot bit, the state of
+    /// its 64 slots, its bit there).
     #[inline(always)]
-    fn pointer(&mut self, v: u64) {
+    fn target(&self, v: u64) -> Option<(usize, u64, u64, &'i SlotBits, u64)> {
         let ix = self.sh.ix;
-        let Some(si) = ix.lookup.span(v) else {
-            return;
-        };
+        let si = ix.lookup.span(v)?;
         let s = &ix.spans[si];
         let slot = s.slot_of(v - s.base);
         if slot >= s.nelems as u64 {
-            return;
+            return None;
         }
         let b = s.bit + slot;
-        let (bits, m) = (&ix.bits[(b / 64) as usize], 1u64 << (b % 64));
+        Some((si, slot, b, &ix.bits[(b / 64) as usize], 1u64 << (b % 64)))
+    }
+
+    /// A pointer value: mark the allocated slot it points into, if any.
+    #[inline(always)]
+    fn pointer(&mut self, v: u64) {
+        let Some((si, slot, _, bits, m)) = self.target(v) else {
+            return;
+        };
         // Plain loads first: most pointers lead to marked objects, which need no atomic write.
         if bits.alloc & m != 0 && bits.marked.load(Ordering::Relaxed) & m == 0 {
             self.mark_slot(si, slot, bits, m);
@@ -973,13 +1070,13 @@ impl<'i, 'a, V: Visitor> Worker<'i, 'a, V> {
                 sh.visit
                     .retype(&mut self.local, si, slot & !RETYPE, &mut self.work);
             } else {
-                sh.visit.object(&mut self.local, si, slot, &mut self.work);
                 let ix = sh.ix;
                 scan_object(
                     &ix.scan,
                     ix.lookup.arenas(),
                     ix.mem,
                     ix.data.get(si as usize).copied().unwrap_or(&[]),
+                    si,
                     &ix.spans[si as usize],
                     u64::from(slot),
                     self,
@@ -1058,21 +1155,35 @@ pub(crate) fn span_bytes<'d>(
 /// each pointer word to `sink` (`arenas`: the lookup's arena bases; `data`: the span's mapped
 /// bytes, or empty).
 #[inline]
+#[allow(clippy::too_many_arguments)]
 fn scan_object<S: WordSink>(
     r: &ScanRules,
     arenas: &[u64],
     mem: &dyn Memory,
     data: &[u8],
+    si: u32,
     s: &SpanMeta,
     slot: u64,
     sink: &mut S,
 ) {
     let start = s.base + slot * s.elemsize;
+    if let Some(ptrs) = small_ptrs(r, mem, data, s, slot) {
+        let fused = sink.object(si, slot as u32, ptrs.map_or(Ptrs::Other, Ptrs::Small));
+        if let Some(ptrs) = ptrs {
+            if let Some(obj) = span_bytes(mem, data, s.base, start, s.elemsize) {
+                scan_small(&obj, ptrs, fused, sink);
+            }
+        }
+        return;
+    }
     let Some(obj) = span_bytes(mem, data, s.base, start, s.elemsize) else {
+        sink.object(si, slot as u32, Ptrs::Other);
         return;
     };
+    let slot = slot as u32;
     match r.mechanism {
         Mechanism::ArenaBitmap { field } => {
+            sink.object(si, slot, Ptrs::Other);
             let ai = arenas.partition_point(|&b| b <= start).wrapping_sub(1);
             let Some(&ha) = r.heap_arenas.get(ai) else {
                 return;
@@ -1086,39 +1197,115 @@ fn scan_object<S: WordSink>(
             scan_bits(&obj, 0, &bits, w0 % 8, sink);
         }
         Mechanism::Headers if s.spanclass >> 1 == 0 => {
-            typed(&obj, 0, s.large_type, sink);
+            typed(&obj, 0, s.large_type, (si, slot), sink);
         }
         Mechanism::Headers if s.elemsize > r.header_min => {
             let h = r.header_size as usize;
-            let Some(t) = obj.get(..8) else { return };
-            let t = u64::from_le_bytes(t.try_into().unwrap());
-            typed(obj.get(h..).unwrap_or(&[]), r.header_size, t, sink);
+            let t = obj
+                .get(..8)
+                .map_or(0, |t| u64::from_le_bytes(t.try_into().unwrap()));
+            typed(
+                obj.get(h..).unwrap_or(&[]),
+                r.header_size,
+                t,
+                (si, slot),
+                sink,
+            );
         }
+        // Small objects: `small_ptrs` above, unless their heap bits are out of reach.
         Mechanism::Headers => {
-            let Some(at) = r.small_bits_at(s, slot as u32) else {
-                return;
-            };
-            let w0 = (start - s.base) / 8;
-            let n = s.elemsize / 8;
-            let Some(bits) = span_bytes(mem, data, s.base, s.base + at, ((w0 % 8) + n).div_ceil(8))
-            else {
-                return;
-            };
-            scan_bits(&obj, 0, &bits, w0 % 8, sink);
+            sink.object(si, slot, Ptrs::Other);
+        }
+    }
+}
+
+/// For a small scan object whose pointer words the span's heap bits give (Go 1.22+, 512 B or
+/// less): `Some(its pointer words)`, bit `i` for word `i` (`Some(None)`: the bits are
+/// unreadable); `None` for every other object.
+#[inline]
+fn small_ptrs(
+    r: &ScanRules,
+    mem: &dyn Memory,
+    data: &[u8],
+    s: &SpanMeta,
+    slot: u64,
+) -> Option<Option<u64>> {
+    let at = r.small_bits_at(s, slot as u32)?;
+    let n = s.elemsize / 8;
+    if n > 64 {
+        return None;
+    }
+    let w0 = slot * n;
+    let len = ((w0 % 8) + n).div_ceil(8);
+    let Some(bits) = span_bytes(mem, data, s.base, s.base + at, len) else {
+        return Some(None);
+    };
+    let mut buf = [0u8; 16];
+    buf[..bits.len()].copy_from_slice(&bits);
+    let all = (u128::from_le_bytes(buf) >> (w0 % 8)) as u64;
+    Some(Some(if n == 64 { all } else { all & ((1 << n) - 1) }))
+}
+
+/// Report the pointer words `ptrs` of the small object `obj`, those in `fused` as edges.
+#[inline]
+fn scan_small<S: WordSink>(obj: &[u8], ptrs: u64, fused: u64, sink: &mut S) {
+    let mut p = ptrs;
+    while p != 0 {
+        let i = p.trailing_zeros();
+        p &= p - 1;
+        let at = i as usize * 8;
+        let Some(w) = obj.get(at..at + 8) else {
+            return;
+        };
+        let v = u64::from_le_bytes(w.try_into().unwrap());
+        if fused >> i & 1 != 0 {
+            sink.edge(i, v);
+        } else {
+            sink.word(u64::from(i) * 8, v);
         }
     }
 }
 
 /// The object bytes `obj` (`first` bytes into its slot) holding elements of the type at `typ`
-/// (0: not published yet, nothing to scan), the type's mask repeated every `typ.size` bytes.
+/// (0: not published yet, nothing to scan), the type's mask repeated every `typ.size` bytes;
+/// `(si, slot)`: the object's span and slot, for [`WordSink::object`].
 #[inline]
-fn typed<S: WordSink>(obj: &[u8], first: u64, typ: u64, sink: &mut S) {
+fn typed<S: WordSink>(obj: &[u8], first: u64, typ: u64, (si, slot): (u32, u32), sink: &mut S) {
     if typ == 0 {
+        sink.object(si, slot, Ptrs::Other);
         return;
     }
     let words = (obj.len() / 8) as u64;
-    match sink.mask(typ) {
+    let mask = sink.mask(typ);
+    let ptrs = match &mask {
+        Some(m) if !m.0.is_empty() && m.1 > 0 => Ptrs::Values(m.1),
+        _ => Ptrs::Other,
+    };
+    let fused = sink.object(si, slot, ptrs);
+    match mask {
         Some(m) if m.0.is_empty() || m.1 == 0 => {}
+        Some(m) if fused != 0 => {
+            // Words of whole values in `fused` are edges.
+            let (offsets, stride) = (&m.0, m.1);
+            let mut base = 0u64;
+            while base < words {
+                let whole = base + stride <= words;
+                for &o in offsets {
+                    let i = base + u64::from(o);
+                    if i >= words {
+                        break;
+                    }
+                    let at = (i * 8) as usize;
+                    let v = u64::from_le_bytes(obj[at..at + 8].try_into().unwrap());
+                    if whole && o < 64 && fused >> o & 1 != 0 {
+                        sink.edge(o, v);
+                    } else {
+                        sink.word(first + i * 8, v);
+                    }
+                }
+                base += stride;
+            }
+        }
         Some(m) => {
             let (offsets, stride) = (&m.0, m.1);
             let mut base = 0u64;

@@ -320,6 +320,115 @@ struct Worker<'s, 'a> {
     work: Vec<(u32, u32)>,
     /// The stored type last looked up: (descriptor, type index).
     last_stored: (u64, Option<u32>),
+    /// How marking follows the typed words of each type with it ([`Fused`]), by type index.
+    fused: Vec<Option<Box<Fused>>>,
+    /// The type of the object whose words marking reports as edges.
+    current: u32,
+}
+
+/// How the typed words of objects of a type are followed with marking: the words that name
+/// their target's type outright (`*T`, `[]T`, a runtime structure's pointer) are reported by
+/// marking as it looks them up ([`mark::Visitor::edge`]), one lookup serving both; the others
+/// are followed as usual. For small objects (by their heap bits) and objects whose header or
+/// `largeType` gives their type.
+struct Fused {
+    /// Whether the type qualifies: whole words, at most 64 of them.
+    ok: bool,
+    /// Words per value.
+    words: u64,
+    /// Bit `i`: word `i` of an object holding values from its start, the value repeated
+    /// over 64 words, is such a word.
+    repeated: u64,
+    /// Word `i` (as in `repeated`) → index in `targets`.
+    at: [u8; 64],
+    /// (type index, how learned, whether only an object's start) of each such word.
+    targets: Vec<(u32, TypeSource, bool)>,
+    /// The other edges.
+    rest: Edges,
+    /// The object size last asked for and its words ([`Fused::words_of`]).
+    last: (u64, u64),
+}
+
+impl Fused {
+    /// How the typed words of values of a type of facts `m` and `edges` are followed.
+    fn new(m: Meta, edges: &[(u64, Resolved)]) -> Fused {
+        let mut f = Fused {
+            ok: false,
+            words: 1,
+            repeated: 0,
+            at: [0; 64],
+            targets: Vec::new(),
+            rest: Arc::new(Vec::new()),
+            last: (u64::MAX, 0),
+        };
+        if m.ptr_bytes == 0 || (m.addr == 0 && m.pseudo == Pseudo::No) {
+            // Nothing is followed.
+            f.ok = true;
+            return f;
+        }
+        if m.size == 0 || !m.size.is_multiple_of(8) || m.size > 64 * 8 {
+            return f;
+        }
+        let words = m.size / 8;
+        let (mut one, mut at, mut rest) = (0u64, [0u8; 64], Vec::new());
+        for &(off, e) in edges {
+            let target = match e {
+                Resolved::Ptr(Some(t)) => Some((t, TypeSource::Field, true)),
+                Resolved::Slice(Some(t)) => Some((t, TypeSource::Slice, false)),
+                Resolved::To(Some(t), how) => Some((t, how, true)),
+                // Nothing to follow.
+                Resolved::Ptr(None) | Resolved::Slice(None) => continue,
+                _ => None,
+            };
+            let w = off / 8;
+            match target {
+                Some(t)
+                    if off.is_multiple_of(8)
+                        && w < words
+                        && one >> w & 1 == 0
+                        && f.targets.len() < 255 =>
+                {
+                    one |= 1 << w;
+                    at[w as usize] = f.targets.len() as u8;
+                    f.targets.push(t);
+                }
+                _ => rest.push((off, e)),
+            }
+        }
+        for i in 0..64 {
+            let k = i % words as usize;
+            if one >> k & 1 != 0 {
+                f.repeated |= 1 << i;
+                f.at[i] = at[k];
+            }
+        }
+        f.words = words;
+        f.rest = Arc::new(rest);
+        f.ok = true;
+        f
+    }
+
+    /// The words of one value that marking reports as edges.
+    fn value_words(&self) -> u64 {
+        if self.words >= 64 {
+            self.repeated
+        } else {
+            self.repeated & ((1 << self.words) - 1)
+        }
+    }
+
+    /// The words of `repeated` inside an object of `size` bytes holding values from its
+    /// start (a runtime structure's pseudo-type: one value), as `follow` reads them.
+    #[inline]
+    fn words_of(&mut self, size: u64, one: bool) -> u64 {
+        if self.last.0 != size {
+            let n = if one { 1 } else { size / (self.words * 8) };
+            let w = (n * self.words).min(64);
+            let m = if w == 64 { !0 } else { (1u64 << w) - 1 };
+            self.last = (size, self.repeated & m);
+        }
+        self.last.1
+    }
 }
 
 /// Mark the heap from `inp.roots` and type every reachable object that can be typed, in one
@@ -329,9 +438,11 @@ struct Worker<'s, 'a> {
 /// the types and the time spent marking (typing included; the rest is typing's).
 ///
 /// The typed globals and roots first type the objects they point at. Then marking runs
-/// ([`mark::run`]), and as it reaches each object it first follows the object's typed words
-/// (header and `largeType` types are read there), typing what they point at before marking
-/// reaches it, so most objects are read once. An object typed after it was marked is queued
+/// ([`mark::run`]), and as it reaches each object it follows the object's typed words (header
+/// and `largeType` types are read there), typing what each points at before marking reaches
+/// it, so most objects are read once; most typed words (those naming their target's type
+/// outright, [`Fused`]) are followed as marking scans them, with its lookup of the target.
+/// An object typed after it was marked is queued
 /// for its typed words alone. A slot is typed once (compare-and-swap); the result does not
 /// depend on the schedule except where two typed words disagree about an untyped object
 /// (counted in [`ObjectTypes::conflicts`]; zero on the test cores), where the first to arrive
@@ -421,7 +532,7 @@ fn compute(
         if w.has_stored_type(s) {
             for slot in 0..s.nelems {
                 if w.is_marked(s.bit + u64::from(slot)) {
-                    w.stored(si, slot);
+                    w.stored(si, slot, mark::Ptrs::Other);
                 }
             }
         }
@@ -440,9 +551,35 @@ impl<'s, 'a> mark::Visitor for &'s Shared<'a> {
     fn local(&self) -> Worker<'s, 'a> {
         Worker::new(self)
     }
-    fn object(&self, w: &mut Worker<'s, 'a>, si: u32, slot: u32, work: &mut Vec<(u32, u32)>) {
-        w.object(si as usize, slot);
+    fn object(
+        &self,
+        w: &mut Worker<'s, 'a>,
+        si: u32,
+        slot: u32,
+        ptrs: mark::Ptrs,
+        work: &mut Vec<(u32, u32)>,
+    ) -> u64 {
+        let fused = w.object(si as usize, slot, ptrs);
         work.append(&mut w.work);
+        fused
+    }
+    #[inline]
+    fn edge(
+        &self,
+        w: &mut Worker<'s, 'a>,
+        i: u32,
+        v: u64,
+        si: u32,
+        b: u64,
+        bits: &SlotBits,
+        m: u64,
+        work: &mut Vec<(u32, u32)>,
+    ) {
+        // Most pointers lead to objects typed already.
+        if bits.typed.load(Ordering::Relaxed) & m == 0 {
+            w.edge(i, v, si as usize, b);
+            work.append(&mut w.work);
+        }
     }
     fn noscan(&self, w: &mut Worker<'s, 'a>, si: u32, slot: u32, work: &mut Vec<(u32, u32)>) {
         w.noscan(si as usize, slot);
@@ -555,6 +692,8 @@ impl<'s, 'a> Worker<'s, 'a> {
             skipped: 0,
             work: Vec::new(),
             last_stored: (0, None),
+            fused: Vec::new(),
+            current: 0,
         }
     }
 
@@ -625,16 +764,123 @@ impl<'s, 'a> Worker<'s, 'a> {
 
     /// Marking is about to scan the object in `slot` of span `si`: its stored type, or the
     /// type it was given, types what its typed words point at (before marking reaches them).
-    fn object(&mut self, si: usize, slot: u32) {
+    /// `ptrs`: the object's pointer words, when marking can report them as edges; returns
+    /// those it is to report ([`mark::Visitor::object`]).
+    fn object(&mut self, si: usize, slot: u32, ptrs: mark::Ptrs) -> u64 {
         let s = &self.sh.spans[si];
         if self.has_stored_type(s) {
-            self.stored(si, slot);
-            return;
+            return self.stored(si, slot, ptrs);
         }
         let b = s.bit + u64::from(slot);
-        if self.is_typed(b) && self.claim(b) {
-            self.retype(si, slot);
+        if !(self.is_typed(b) && self.claim(b)) {
+            return 0;
         }
+        let t = self.sh.slot_type[b as usize].load(Ordering::SeqCst) & TYPE_MASK;
+        if t == 0 {
+            return 0;
+        }
+        if let mark::Ptrs::Small(ptrs) = ptrs {
+            let start = s.base + u64::from(slot) * s.elemsize;
+            if let Some(words) = self.fuse(si, start, s.elemsize, t - 1, ptrs) {
+                return words;
+            }
+        }
+        self.retype(si, slot);
+        0
+    }
+
+    /// Follow the typed words of the small object in span `si` holding values of type `ti`
+    /// over `size` bytes from `data` with marking, when the type allows: those of its
+    /// pointer words `ptrs` (bit `i`: word `i`) that the type names a target type for are
+    /// reported by marking; returns them (see [`mark::Visitor::object`]). The other typed
+    /// words are followed here (a word the type names but the heap bits do not: a slice's
+    /// slot beyond its capacity, zero, or the type is not the runtime's).
+    fn fuse(&mut self, si: usize, data: u64, size: u64, ti: u32, ptrs: u64) -> Option<u64> {
+        let m = self.meta(ti);
+        let mut f = self.take_fused(ti);
+        let words = f.words_of(size, m.pseudo == Pseudo::One);
+        let ok = f.ok;
+        self.fuse_rest(ok, &f, si, data, size, m);
+        let extra = words & !ptrs;
+        if ok && extra != 0 {
+            if let Some(obj) = self.object_bytes(Some(si), data, size) {
+                let mut p = extra;
+                while p != 0 {
+                    let i = p.trailing_zeros() as usize;
+                    p &= p - 1;
+                    let v = obj
+                        .get(i * 8..i * 8 + 8)
+                        .map_or(0, |w| u64::from_le_bytes(w.try_into().unwrap()));
+                    if v != 0 {
+                        let (t, how, exact) = f.targets[f.at[i] as usize];
+                        self.assign(v, t, how, exact);
+                    }
+                }
+            }
+        }
+        self.fused[ti as usize] = Some(f);
+        self.current = ti;
+        ok.then_some(words & ptrs)
+    }
+
+    /// [`Worker::fuse`] for an object whose values marking scans by a pointer mask of
+    /// `stride` words (its header's or `largeType`'s type, the one typing follows).
+    fn fuse_values(&mut self, si: usize, data: u64, size: u64, ti: u32, stride: u64) -> bool {
+        let m = self.meta(ti);
+        let f = self.take_fused(ti);
+        let ok = f.ok && (f.repeated == 0 || (f.words == stride && m.pseudo == Pseudo::No));
+        self.fuse_rest(ok, &f, si, data, size, m);
+        self.fused[ti as usize] = Some(f);
+        self.current = ti;
+        ok
+    }
+
+    /// When `ok`: follow the edges of `f` that marking does not report.
+    fn fuse_rest(&mut self, ok: bool, f: &Fused, si: usize, data: u64, size: u64, m: Meta) {
+        if ok && !f.rest.is_empty() {
+            if let Some(obj) = self.object_bytes(Some(si), data, size) {
+                self.follow(&obj, &f.rest, m, size, None);
+            }
+        }
+    }
+
+    /// Word `i` of the object [`Worker::fuse`] last followed points into slot `b` of span
+    /// `si`, allocated and without the typed bit: typed by the word's type.
+    #[inline(never)]
+    fn edge(&mut self, i: u32, v: u64, si: usize, b: u64) {
+        if self.sh.slot_type[b as usize].load(Ordering::Relaxed) != 0 {
+            return;
+        }
+        let Some(f) = self
+            .fused
+            .get(self.current as usize)
+            .and_then(Option::as_ref)
+        else {
+            return;
+        };
+        let (t, how, exact) = f.targets[f.at[i as usize & 63] as usize];
+        self.assign_slot(v, si, b, t, how, exact);
+    }
+
+    /// Type `ti`'s [`Fused`], taken out of the worker's cache (put back by the caller).
+    fn take_fused(&mut self, ti: u32) -> Box<Fused> {
+        if let Some(f) = self.fused.get_mut(ti as usize).and_then(Option::take) {
+            return f;
+        }
+        if self.fused.len() <= ti as usize {
+            self.fused.resize_with(ti as usize + 1, || None);
+        }
+        self.load_fused(ti)
+    }
+
+    /// Build type `ti`'s [`Fused`].
+    #[cold]
+    fn load_fused(&mut self, ti: u32) -> Box<Fused> {
+        let m = self.meta(ti);
+        let edges = self.take_edges(ti);
+        let f = Box::new(Fused::new(m, &edges));
+        self.put_edges(ti, edges);
+        f
     }
 
     /// Marking has just marked the noscan object in `slot` of span `si`: a pseudo-type with
@@ -730,8 +976,9 @@ impl<'s, 'a> Worker<'s, 'a> {
     }
 
     /// The marked object in `slot` of span `si`, whose type is in its malloc header or the
-    /// span's `largeType`: typed so, then its typed words followed.
-    fn stored(&mut self, si: usize, slot: u32) {
+    /// span's `largeType`: typed so, then its typed words followed (with marking, if `ptrs`
+    /// allows: the words marking is to report as edges, see [`mark::Visitor::object`]).
+    fn stored(&mut self, si: usize, slot: u32, ptrs: mark::Ptrs) -> u64 {
         let sh = self.sh;
         let s = &sh.spans[si];
         let start = s.base + u64::from(slot) * s.elemsize;
@@ -744,19 +991,28 @@ impl<'s, 'a> Worker<'s, 'a> {
             (h, start + sh.header_size, TypeSource::Header)
         };
         if typ == 0 {
-            return;
+            return 0;
         }
         // Consecutive objects mostly share their type.
         if self.last_stored.0 != typ {
             self.last_stored = (typ, self.type_index(typ));
         }
         let Some(ti) = self.last_stored.1 else {
-            return;
+            return 0;
         };
         let size = s.elemsize - (data - start);
-        if self.set(s.bit + u64::from(slot), ti, how, size) {
-            self.scan_in(Some(si), data, size, ti, None);
+        if !self.set(s.bit + u64::from(slot), ti, how, size) {
+            return 0;
         }
+        if let mark::Ptrs::Values(stride) = ptrs {
+            if self.fuse_values(si, data, size, ti, stride) {
+                return self.fused[ti as usize]
+                    .as_ref()
+                    .map_or(0, |f| f.value_words());
+            }
+        }
+        self.scan_in(Some(si), data, size, ti, None);
+        0
     }
 
     /// A global of `size` bytes at `addr`: its typed words type what they point at.
@@ -1071,6 +1327,41 @@ mod tests {
         };
         assert_eq!(display_name(&t, false), "main.node");
         assert_eq!(display_name(&t, true), "[]main.node");
+    }
+
+    #[test]
+    fn fused_words_repeat_over_values_and_stop_at_the_last_whole_one() {
+        let m = Meta {
+            size: 24,
+            ptr_bytes: 24,
+            pseudo: Pseudo::No,
+            addr: 1,
+        };
+        // A 3-word struct: a `*T` (type 7), a string, a `[]U` (type 9).
+        let edges = [
+            (0, Resolved::Ptr(Some(7))),
+            (8, Resolved::Str),
+            (16, Resolved::Slice(Some(9))),
+        ];
+        let mut f = Fused::new(m, &edges);
+        assert!(f.ok);
+        assert_eq!(f.words, 3);
+        assert_eq!(f.value_words(), 0b101);
+        assert_eq!(f.rest.len(), 1);
+        // Two whole values in a 64-byte slot (the third is cut): words 0, 2, 3, 5.
+        assert_eq!(f.words_of(64, false), 0b101101);
+        // One value only, as for a runtime structure's pseudo-type.
+        assert_eq!(f.words_of(72, true), 0b101);
+        assert_eq!(f.targets[f.at[3] as usize], (7, TypeSource::Field, true));
+        assert_eq!(f.targets[f.at[5] as usize], (9, TypeSource::Slice, false));
+        // A value above 64 words, or of no whole words, is followed the usual way.
+        let big = Meta { size: 65 * 8, ..m };
+        assert!(!Fused::new(big, &edges).ok);
+        // Nothing to follow: nothing to report.
+        let scalar = Meta { ptr_bytes: 0, ..m };
+        let mut f = Fused::new(scalar, &[]);
+        assert!(f.ok);
+        assert_eq!(f.words_of(64, false), 0);
     }
 
     #[test]
