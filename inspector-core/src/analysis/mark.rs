@@ -643,9 +643,13 @@ pub(crate) fn run<V: Visitor>(inp: &MarkInput<'_>, ix: &Index<'_>, visit: &V) ->
         visit,
     };
     // Roots in parallel chunks; a worker whose work list grows hands half of it to a new
-    // task, so that one root reaching most of the heap still keeps every core busy.
+    // task, so that one root reaching most of the heap still keeps every core busy. Spawned
+    // last to first: a worker runs its own tasks newest first, so the globals (first in the
+    // list, typed by DWARF) are marked before the stacks' untyped words reach the same
+    // objects (an object marked before it is typed has its typed words followed again, and
+    // along a linked list that repeats for every node).
     rayon::scope(|sc| {
-        for chunk in inp.roots.list.chunks(ROOTS_PER_TASK) {
+        for chunk in inp.roots.list.chunks(ROOTS_PER_TASK).rev() {
             let shared = &shared;
             sc.spawn(move |sc| {
                 let mut w = shared.worker(Vec::new());
@@ -1236,13 +1240,20 @@ fn small_ptrs(
         return None;
     }
     let w0 = slot * n;
-    let len = ((w0 % 8) + n).div_ceil(8);
-    let Some(bits) = span_bytes(mem, data, s.base, s.base + at, len) else {
-        return Some(None);
+    // The (at most 9) bytes holding the bits, read as 16 where the span's bytes allow.
+    let all = match data.get(at as usize..at as usize + 16) {
+        Some(b) => u128::from_le_bytes(b.try_into().unwrap()),
+        None => {
+            let len = ((w0 % 8) + n).div_ceil(8);
+            let Some(bits) = span_bytes(mem, data, s.base, s.base + at, len) else {
+                return Some(None);
+            };
+            let mut buf = [0u8; 16];
+            buf[..bits.len()].copy_from_slice(&bits);
+            u128::from_le_bytes(buf)
+        }
     };
-    let mut buf = [0u8; 16];
-    buf[..bits.len()].copy_from_slice(&bits);
-    let all = (u128::from_le_bytes(buf) >> (w0 % 8)) as u64;
+    let all = (all >> (w0 % 8)) as u64;
     Some(Some(if n == 64 { all } else { all & ((1 << n) - 1) }))
 }
 

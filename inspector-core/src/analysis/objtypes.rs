@@ -560,7 +560,7 @@ impl<'s, 'a> mark::Visitor for &'s Shared<'a> {
         work: &mut Vec<(u32, u32)>,
     ) -> u64 {
         let fused = w.object(si as usize, slot, ptrs);
-        work.append(&mut w.work);
+        w.hand_over(work);
         fused
     }
     #[inline]
@@ -578,16 +578,16 @@ impl<'s, 'a> mark::Visitor for &'s Shared<'a> {
         // Most pointers lead to objects typed already.
         if bits.typed.load(Ordering::Relaxed) & m == 0 {
             w.edge(i, v, si as usize, b);
-            work.append(&mut w.work);
+            w.hand_over(work);
         }
     }
     fn noscan(&self, w: &mut Worker<'s, 'a>, si: u32, slot: u32, work: &mut Vec<(u32, u32)>) {
         w.noscan(si as usize, slot);
-        work.append(&mut w.work);
+        w.hand_over(work);
     }
     fn retype(&self, w: &mut Worker<'s, 'a>, si: u32, slot: u32, work: &mut Vec<(u32, u32)>) {
         w.retype(si as usize, slot);
-        work.append(&mut w.work);
+        w.hand_over(work);
     }
     fn finish(&self, w: &mut Worker<'s, 'a>) {
         w.add_totals();
@@ -710,6 +710,14 @@ impl<'s, 'a> Worker<'s, 'a> {
                 size,
             ),
             None => sh.mem.bytes(data, size as usize).ok(),
+        }
+    }
+
+    /// Move the work items this worker queued to marking's list `work`.
+    #[inline]
+    fn hand_over(&mut self, work: &mut Vec<(u32, u32)>) {
+        if !self.work.is_empty() {
+            work.append(&mut self.work);
         }
     }
 
@@ -1060,6 +1068,12 @@ impl<'s, 'a> Worker<'s, 'a> {
     /// Give slot `b` type `ti` unless it has one: whether it was taken.
     fn set(&mut self, b: u64, ti: u32, how: TypeSource, data_size: u64) -> bool {
         let m = self.meta(ti);
+        self.set_meta(b, ti, m, how, data_size)
+    }
+
+    /// [`Worker::set`], `m` being type `ti`'s facts.
+    #[inline]
+    fn set_meta(&mut self, b: u64, ti: u32, m: Meta, how: TypeSource, data_size: u64) -> bool {
         // String bytes and other pseudo-objects are one object whatever their length.
         let multi = if m.pseudo == Pseudo::No && data_size >= 2 * m.size.max(1) {
             MULTI
@@ -1302,7 +1316,7 @@ impl<'s, 'a> Worker<'s, 'a> {
         // Typed before marking reaches it: marking follows its typed words then. Typed after:
         // queued for them. The type is set, then the mark read; marking sets the mark, then
         // reads the type: one of the two sees the other (and `claim` picks one if both do).
-        if self.set(b, ti, how, s.elemsize)
+        if self.set_meta(b, ti, info, how, s.elemsize)
             && info.ptr_bytes > 0
             && self.is_marked(b)
             && self.claim(b)
