@@ -820,8 +820,9 @@ impl<'s, 'a> Worker<'s, 'a> {
                         .get(i * 8..i * 8 + 8)
                         .map_or(0, |w| u64::from_le_bytes(w.try_into().unwrap()));
                     if v != 0 {
-                        let (t, how, exact) = f.targets[f.at[i] as usize];
-                        self.assign(v, t, how, exact);
+                        if let Some(&(t, how, exact)) = f.targets.get(f.at[i] as usize) {
+                            self.assign(v, t, how, exact);
+                        }
                     }
                 }
             }
@@ -866,7 +867,9 @@ impl<'s, 'a> Worker<'s, 'a> {
         else {
             return;
         };
-        let (t, how, exact) = f.targets[f.at[i as usize & 63] as usize];
+        let Some(&(t, how, exact)) = f.targets.get(f.at[i as usize & 63] as usize) else {
+            return;
+        };
         self.assign_slot(v, si, b, t, how, exact);
     }
 
