@@ -588,8 +588,15 @@ pub(crate) trait Visitor: Sync {
         m: u64,
         work: &mut Vec<(u32, u32)>,
     );
-    /// The noscan object in `slot` of span `si`, just marked.
-    fn noscan(&self, l: &mut Self::Local, si: u32, slot: u32, work: &mut Vec<(u32, u32)>);
+    /// The noscan object in `slot` of span `si` (its state bit `m` of `bits`), just marked.
+    fn noscan(
+        &self,
+        l: &mut Self::Local,
+        si: u32,
+        slot: u32,
+        bit: (&SlotBits, u64),
+        work: &mut Vec<(u32, u32)>,
+    );
     /// A [`RETYPE`] item (its bit cleared).
     fn retype(&self, l: &mut Self::Local, si: u32, slot: u32, work: &mut Vec<(u32, u32)>);
     /// The worker is done.
@@ -620,7 +627,7 @@ impl Visitor for NoVisit {
         _: &mut Vec<(u32, u32)>,
     ) {
     }
-    fn noscan(&self, _: &mut (), _: u32, _: u32, _: &mut Vec<(u32, u32)>) {}
+    fn noscan(&self, _: &mut (), _: u32, _: u32, _: (&SlotBits, u64), _: &mut Vec<(u32, u32)>) {}
     fn retype(&self, _: &mut (), _: u32, _: u32, _: &mut Vec<(u32, u32)>) {}
     fn finish(&self, _: &mut ()) {}
 }
@@ -1041,9 +1048,13 @@ impl<'i, 'a, V: Visitor> Worker<'i, 'a, V> {
             if self.sh.ix.spans[si].spanclass & 1 == 0 {
                 self.work.push((si as u32, slot as u32));
             } else {
-                self.sh
-                    .visit
-                    .noscan(&mut self.local, si as u32, slot as u32, &mut self.work);
+                self.sh.visit.noscan(
+                    &mut self.local,
+                    si as u32,
+                    slot as u32,
+                    (bits, m),
+                    &mut self.work,
+                );
             }
         }
     }

@@ -581,9 +581,20 @@ impl<'s, 'a> mark::Visitor for &'s Shared<'a> {
             w.hand_over(work);
         }
     }
-    fn noscan(&self, w: &mut Worker<'s, 'a>, si: u32, slot: u32, work: &mut Vec<(u32, u32)>) {
-        w.noscan(si as usize, slot);
-        w.hand_over(work);
+    #[inline]
+    fn noscan(
+        &self,
+        w: &mut Worker<'s, 'a>,
+        si: u32,
+        slot: u32,
+        (bits, m): (&SlotBits, u64),
+        work: &mut Vec<(u32, u32)>,
+    ) {
+        // Sequentially consistent with typing's setting the type, then reading the mark.
+        if bits.typed.load(Ordering::SeqCst) & m != 0 {
+            w.noscan(si as usize, slot);
+            w.hand_over(work);
+        }
     }
     fn retype(&self, w: &mut Worker<'s, 'a>, si: u32, slot: u32, work: &mut Vec<(u32, u32)>) {
         w.retype(si as usize, slot);
@@ -857,9 +868,6 @@ impl<'s, 'a> Worker<'s, 'a> {
     /// `si`, allocated and without the typed bit: typed by the word's type.
     #[inline(never)]
     fn edge(&mut self, i: u32, v: u64, si: usize, b: u64) {
-        if self.sh.slot_type[b as usize].load(Ordering::Relaxed) != 0 {
-            return;
-        }
         let Some(f) = self
             .fused
             .get(self.current as usize)
@@ -870,6 +878,9 @@ impl<'s, 'a> Worker<'s, 'a> {
         let Some(&(t, how, exact)) = f.targets.get(f.at[i as usize & 63] as usize) else {
             return;
         };
+        if self.sh.slot_type[b as usize].load(Ordering::Relaxed) != 0 {
+            return;
+        }
         self.assign_slot(v, si, b, t, how, exact);
     }
 
@@ -894,13 +905,12 @@ impl<'s, 'a> Worker<'s, 'a> {
         f
     }
 
-    /// Marking has just marked the noscan object in `slot` of span `si`: a pseudo-type with
-    /// typed words (a map's buckets of pointer-free keys and values) is queued to follow them.
+    /// Marking has just marked the noscan object in `slot` of span `si`, which has a type: a
+    /// pseudo-type with typed words (a map's buckets of pointer-free keys and values) is
+    /// queued to follow them.
+    #[inline(never)]
     fn noscan(&mut self, si: usize, slot: u32) {
         let b = self.sh.spans[si].bit + u64::from(slot);
-        if !self.is_typed(b) {
-            return;
-        }
         let t = self.sh.slot_type[b as usize].load(Ordering::SeqCst) & TYPE_MASK;
         if t != 0 && self.meta(t - 1).ptr_bytes > 0 && self.claim(b) {
             self.work.push((si as u32, slot | mark::RETYPE));
