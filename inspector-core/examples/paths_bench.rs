@@ -71,13 +71,13 @@ fn main() {
     for &a in &addrs {
         let bit = slot_bit(&g.reach, a).expect("slot");
         let t = Instant::now();
-        let p = paths::shortest_paths(&tree, Some(&rev), bit, 1);
-        let named: Vec<_> = p.iter().map(|(r, p)| namer.named_path(*r, p)).collect();
+        let p = paths::shortest_paths(&tree, Some(&rev), bit, 1, paths::PATH_ENDS);
+        let named: Vec<_> = p.iter().map(|p| namer.named_path(p)).collect();
         one.push(ms(t.elapsed()));
         hops += named.first().map_or(0, |p| p.length);
         let t = Instant::now();
-        let p = paths::shortest_paths(&tree, Some(&rev), bit, 3);
-        let _named: Vec<_> = p.iter().map(|(r, p)| namer.named_path(*r, p)).collect();
+        let p = paths::shortest_paths(&tree, Some(&rev), bit, 3, paths::PATH_ENDS);
+        let _named: Vec<_> = p.iter().map(|p| namer.named_path(p)).collect();
         three.push(ms(t.elapsed()));
         let t = Instant::now();
         let r = paths::referrers(&namer, &rev, bit, 20);
@@ -97,8 +97,8 @@ fn main() {
         .unwrap_or((0, 0));
     let hub_obj = namer.object(hub);
     let t = Instant::now();
-    let p = paths::shortest_paths(&tree, Some(&rev), hub, 3);
-    let named: Vec<_> = p.iter().map(|(r, p)| namer.named_path(*r, p)).collect();
+    let p = paths::shortest_paths(&tree, Some(&rev), hub, 3, paths::PATH_ENDS);
+    let named: Vec<_> = p.iter().map(|p| namer.named_path(p)).collect();
     let d3 = ms(t.elapsed());
     let t = Instant::now();
     let r = paths::referrers(&namer, &rev, hub, 20);

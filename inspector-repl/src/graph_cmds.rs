@@ -146,8 +146,8 @@ pub fn paths(ctx: &mut Context, args: &Args) -> Result<Output, CmdError> {
     } else {
         None
     };
-    let found = paths::shortest_paths(&tree, rev.as_deref(), bit, all);
-    let named: Vec<NamedPath> = found.iter().map(|(r, p)| n.named_path(*r, p)).collect();
+    let found = paths::shortest_paths(&tree, rev.as_deref(), bit, all, paths::PATH_ENDS);
+    let named: Vec<NamedPath> = found.iter().map(|p| n.named_path(p)).collect();
     let mut t = String::new();
     let _ = writeln!(
         t,

@@ -9,6 +9,7 @@ pub mod mark;
 pub mod objects_by_type;
 pub mod objtypes;
 pub mod overview;
+pub mod parent_tree;
 pub mod paths;
 pub mod progress;
 pub mod referrers;

@@ -1,204 +1,10 @@
-//! Shortest paths from roots: a breadth-first search from every root at once over the pointer
-//! words marking follows ([`super::mark`]), recording for each reachable slot the parent it
-//! was first reached from ([`ParentTree`]: one `u32` per slot, no hash map). Following
-//! parents from an object up to a root gives a path with the fewest hops; among equally short
-//! ones the smallest parent (roots in their list order, then objects by address) is kept, so
-//! the tree does not depend on thread scheduling.
-
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
-
-use rayon::prelude::*;
+//! Shortest paths from roots and referrers, named: the `paths` and `referrers` commands
+//! answers, built on the breadth-first [`ParentTree`] ([`super::parent_tree`]) and the
+//! [`super::referrers::ReverseIndex`].
 
 use super::heapgraph::HeapGraph;
-use super::mark::{root_words, Reach};
+pub use super::parent_tree::{Parent, ParentTree, SlotPath};
 use crate::target::Memory;
-
-/// No parent: not reachable (or not an allocated slot).
-const NONE: u32 = u32::MAX;
-/// A root parent: this bit set, the root's index below it.
-const ROOT: u32 = 1 << 31;
-/// Frontiers smaller than this are scanned on the calling thread.
-const PAR_MIN: usize = 256;
-
-/// The parent of a slot on a shortest path from the roots.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Parent {
-    /// A root: index into `HeapGraph.roots.list`.
-    Root(u32),
-    /// A heap object: its slot bit (a span's `bit` + slot, as in `Reach::index()`).
-    Object(u64),
-    /// Not reachable, or not an allocated slot.
-    None,
-}
-
-/// Breadth-first parents of every reachable slot.
-#[derive(Debug, Default)]
-pub struct ParentTree {
-    parent: Vec<u32>,
-    /// Breadth-first levels (the longest shortest path, in objects).
-    pub levels: u32,
-    /// Slots reached (equal to the reachable objects: the search follows what marking
-    /// follows).
-    pub reached: u64,
-    /// Why the tree is empty, if it is (too many slots or roots to index).
-    pub problem: Option<String>,
-    pub build_time: Duration,
-}
-
-impl ParentTree {
-    /// Breadth-first search from every root of `graph`.
-    pub fn build(graph: &HeapGraph, mem: &dyn Memory) -> ParentTree {
-        let t0 = Instant::now();
-        let reach = &graph.reach;
-        let bits = reach.slot_bits();
-        let roots = &graph.roots.list;
-        if bits >= u64::from(ROOT) || roots.len() as u64 >= u64::from(ROOT) {
-            return ParentTree {
-                problem: Some(format!(
-                    "{bits} slots and {} roots: too many to index",
-                    roots.len()
-                )),
-                ..ParentTree::default()
-            };
-        }
-        let parent: Vec<AtomicU32> = (0..bits).map(|_| AtomicU32::new(NONE)).collect();
-        let mut done = vec![0u64; bits.div_ceil(64) as usize];
-        // Level 1: what the roots point at.
-        let mut frontier: Vec<u32> = roots
-            .par_iter()
-            .enumerate()
-            .fold(Vec::new, |mut next, (i, r)| {
-                root_words(mem, r, |_, v| {
-                    visit(reach, &parent, &done, v, ROOT | i as u32, &mut next)
-                });
-                next
-            })
-            .reduce(Vec::new, concat);
-        let mut levels = 0;
-        let mut reached = 0u64;
-        while !frontier.is_empty() {
-            levels += 1;
-            reached += frontier.len() as u64;
-            for &b in &frontier {
-                done[(b / 64) as usize] |= 1 << (b % 64);
-            }
-            let scan = |mut next: Vec<u32>, &b: &u32| {
-                if let Some((si, slot)) = reach.span_of_bit(u64::from(b)) {
-                    reach.object_words(mem, si, slot, |_, v| {
-                        visit(reach, &parent, &done, v, b, &mut next)
-                    });
-                }
-                next
-            };
-            frontier = if frontier.len() < PAR_MIN {
-                frontier.iter().fold(Vec::new(), scan)
-            } else {
-                frontier
-                    .par_iter()
-                    .fold(Vec::new, scan)
-                    .reduce(Vec::new, concat)
-            };
-        }
-        ParentTree {
-            parent: parent.into_iter().map(AtomicU32::into_inner).collect(),
-            levels,
-            reached,
-            problem: None,
-            build_time: t0.elapsed(),
-        }
-    }
-
-    /// The parent of slot bit `bit` on a shortest path from the roots.
-    pub fn parent(&self, bit: u64) -> Parent {
-        match self.parent.get(bit as usize).copied().unwrap_or(NONE) {
-            NONE => Parent::None,
-            p if p & ROOT != 0 => Parent::Root(p & !ROOT),
-            p => Parent::Object(u64::from(p)),
-        }
-    }
-
-    /// The shortest path to slot `bit`: the root's index and the slots from the first one the
-    /// root points at down to `bit` (`None`: not reachable).
-    pub fn path(&self, bit: u64) -> Option<(u32, Vec<u64>)> {
-        let mut steps = vec![bit];
-        let mut b = bit;
-        loop {
-            match self.parent(b) {
-                Parent::None => return None,
-                Parent::Root(r) => {
-                    steps.reverse();
-                    return Some((r, steps));
-                }
-                Parent::Object(p) => {
-                    // A parent chain is at most as long as the tree is deep.
-                    if steps.len() > self.levels as usize + 1 {
-                        return None;
-                    }
-                    steps.push(p);
-                    b = p;
-                }
-            }
-        }
-    }
-
-    /// Hops from a root to slot `bit` (1: a root points at it), if reachable.
-    pub fn depth(&self, bit: u64) -> Option<u32> {
-        let mut d = 1;
-        let mut b = bit;
-        loop {
-            match self.parent(b) {
-                Parent::None => return None,
-                Parent::Root(_) => return Some(d),
-                Parent::Object(p) if d <= self.levels => {
-                    d += 1;
-                    b = p;
-                }
-                Parent::Object(_) => return None,
-            }
-        }
-    }
-
-    /// Bytes held.
-    pub fn heap_bytes(&self) -> usize {
-        self.parent.capacity() * 4
-    }
-}
-
-fn concat(mut a: Vec<u32>, mut b: Vec<u32>) -> Vec<u32> {
-    if a.len() < b.len() {
-        std::mem::swap(&mut a, &mut b);
-    }
-    a.extend(b);
-    a
-}
-
-/// A pointer `v` found in `from`: give its slot `from` as parent if it was not reached at an
-/// earlier level (the smallest parent of this level wins); a newly reached slot joins `next`.
-#[inline]
-fn visit(
-    reach: &Reach,
-    parent: &[AtomicU32],
-    done: &[u64],
-    v: u64,
-    from: u32,
-    next: &mut Vec<u32>,
-) {
-    let Some((_, _, b)) = reach.slot_of(v) else {
-        return;
-    };
-    if done[(b / 64) as usize] >> (b % 64) & 1 == 1 {
-        return;
-    }
-    let p = &parent[b as usize];
-    let cur = p.load(Ordering::Relaxed);
-    if cur <= from {
-        return;
-    }
-    if p.fetch_min(from, Ordering::Relaxed) == NONE {
-        next.push(b as u32);
-    }
-}
 
 // ---- Named paths and referrers (the `paths` and `referrers` commands) ----
 
@@ -552,22 +358,29 @@ impl<'a> Namer<'a> {
             .collect()
     }
 
-    /// Name the path `root` → `slots` (the last slot is the target). A path longer than
-    /// 2 × [`PATH_ENDS`] steps keeps its first and last [`PATH_ENDS`] steps.
-    pub fn named_path(&self, root: u32, slots: &[u64]) -> NamedPath {
+    /// Name the path `p` (its last slot is the target). A path longer than 2 × [`PATH_ENDS`]
+    /// steps comes from [`ParentTree::path_ends`] with its first and last [`PATH_ENDS`] steps.
+    pub fn named_path(&self, p: &SlotPath) -> NamedPath {
         use super::referrers::Referrer;
-        let root_offset = slots
+        let root = p.root;
+        let root_offset = p
+            .head
             .first()
             .and_then(|&b| self.link(Referrer::Root(root), b))
             .unwrap_or(0);
-        let n = slots.len();
-        let elided = n.checked_sub(2 * PATH_ENDS).filter(|&e| e > 0);
-        let steps = slots
-            .iter()
+        let heads = p.head.len();
+        let steps = p
+            .kept()
             .enumerate()
-            .filter(|&(i, _)| elided.is_none() || i < PATH_ENDS || i >= n - PATH_ENDS)
-            .map(|(i, &b)| {
-                let (field, offset) = match slots.get(i + 1) {
+            .map(|(i, b)| {
+                let next = if i + 1 < heads {
+                    p.head.get(i + 1)
+                } else if i + 1 == heads {
+                    p.after_head.as_ref().or(p.tail.first())
+                } else {
+                    p.tail.get(i + 1 - heads)
+                };
+                let (field, offset) = match next {
                     Some(&next) => match self.link(Referrer::Object(b), next) {
                         Some(o) => (self.field(b, o), Some(o)),
                         None => ("?".into(), None),
@@ -586,27 +399,32 @@ impl<'a> Namer<'a> {
             root_field: self.root_field(root, root_offset),
             root_offset,
             steps,
-            length: n,
-            elided,
+            length: p.length,
+            elided: Some(p.elided()).filter(|&e| e > 0),
         }
     }
 }
 
-/// Up to `n` shortest paths from the roots to slot `bit`, shortest first: the breadth-first
-/// tree's path, then paths through other referrers of the object (each referrer's own
-/// shortest path plus one hop; roots pointing at it directly are one-hop paths), one per
-/// distinct referrer, skipping paths that pass through the object itself. The referrers'
-/// parent chains are walked up in lockstep, one hop per round, so that the walk stops as soon
-/// as `n` paths are known to be the shortest: an object with thousands of referrers costs
-/// their number times the length of the paths kept, not of the longest.
+/// Up to `n` shortest paths from the roots to slot `bit`, shortest first, each keeping at most
+/// `ends` slots at each end ([`ParentTree::path_ends`]): the breadth-first tree's path, then
+/// paths through other referrers of the object (each referrer's own shortest path plus one
+/// hop; roots pointing at it directly are one-hop paths), one per distinct referrer, skipping
+/// paths that pass through the object itself.
+///
+/// The referrers' parent chains are climbed in lockstep, one hop per round, each until it
+/// reaches a root or a checkpoint (whose depth is known): at most [`super::parent_tree::
+/// CHECK_EVERY`] rounds, and fewer when `n` paths are known to be the shortest first. An
+/// object with thousands of referrers costs their number times that, not times the length of
+/// their paths.
 pub fn shortest_paths(
     tree: &ParentTree,
     rev: Option<&super::referrers::ReverseIndex>,
     bit: u64,
     n: usize,
-) -> Vec<(u32, Vec<u64>)> {
+    ends: usize,
+) -> Vec<SlotPath> {
     use super::referrers::Referrer;
-    let Some(first) = tree.path(bit) else {
+    let Some(first) = tree.path_ends(bit, ends) else {
         return Vec::new();
     };
     let (Some(rev), true) = (rev, n > 1) else {
@@ -617,48 +435,87 @@ pub fn shortest_paths(
         Parent::Root(r) => Referrer::Root(r),
         Parent::None => return vec![first],
     };
-    // (path length, whether it is the tree's path, referrer).
-    let mut done: Vec<(usize, bool, Referrer)> = vec![(first.1.len(), true, tree_parent)];
+    let depth = first.length;
+    /// A path found: its length, whether it is the tree's path, the referrer, and (for one
+    /// found at a checkpoint deeper than the target) the checkpoint, below which the chain
+    /// was seen not to pass through the target.
+    struct Found {
+        length: usize,
+        first: bool,
+        referrer: Referrer,
+        unsure: Option<u64>,
+    }
+    let found = |length, referrer, unsure| Found {
+        length,
+        first: false,
+        referrer,
+        unsure,
+    };
+    let mut done = vec![Found {
+        length: depth,
+        first: true,
+        referrer: tree_parent,
+        unsure: None,
+    }];
     // (referrer, the slot its chain is at).
     let mut walkers: Vec<(Referrer, u64)> = Vec::new();
     for r in rev.of(bit) {
         match r {
             _ if r == tree_parent => {}
-            Referrer::Root(_) => done.push((1, false, r)),
+            Referrer::Root(_) => done.push(found(1, r, None)),
             Referrer::Object(b) if b == bit => {}
             Referrer::Object(b) => walkers.push((r, b)),
         }
     }
-    // Round k: every walker has climbed k slots; one whose slot's parent is a root has a
-    // path of k + 1 steps.
+    // Round k: every walker has climbed k - 1 slots. One at a checkpoint of depth c has a
+    // path of k - 1 + c + 1 steps; one whose slot's parent is a root, k + 1.
     let mut k = 1usize;
     while !walkers.is_empty() {
-        walkers.retain_mut(|(r, cur)| match tree.parent(*cur) {
-            Parent::Root(_) => {
-                done.push((k + 1, false, *r));
-                false
+        walkers.retain_mut(|(r, cur)| {
+            if let Some(c) = tree.is_checkpoint(*cur).then(|| tree.depth(*cur)).flatten() {
+                let c = c as usize;
+                // Deeper than the target: the target may be above the checkpoint.
+                let unsure = (c > depth).then_some(*cur);
+                done.push(found(k + c, *r, unsure));
+                return false;
             }
-            Parent::Object(p) if p != bit => {
-                *cur = p;
-                true
+            match tree.parent(*cur) {
+                Parent::Root(_) => {
+                    done.push(found(k + 1, *r, None));
+                    false
+                }
+                Parent::Object(p) if p != bit => {
+                    *cur = p;
+                    true
+                }
+                _ => false,
             }
-            _ => false,
         });
-        if done.iter().filter(|d| d.0 <= k + 1).count() >= n {
+        let known = done
+            .iter()
+            .filter(|d| d.length <= k + 1 && d.unsure.is_none())
+            .count();
+        if known >= n {
             break;
         }
         k += 1;
     }
-    done.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+    done.sort_by(|a, b| {
+        (a.length.cmp(&b.length))
+            .then(b.first.cmp(&a.first))
+            .then(a.referrer.cmp(&b.referrer))
+    });
+    let through_target = |c: u64| tree.ancestor_at(c, depth as u32) == Some(bit);
     done.into_iter()
+        .filter(|d| !d.unsure.is_some_and(through_target))
         .take(n)
-        .filter_map(|(_, is_first, r)| match r {
-            _ if is_first => Some(first.clone()),
-            Referrer::Root(i) => Some((i, vec![bit])),
+        .filter_map(|d| match d.referrer {
+            _ if d.first => Some(first.clone()),
+            Referrer::Root(i) => Some(SlotPath::whole(i, vec![bit])),
             Referrer::Object(b) => {
-                let (root, mut p) = tree.path(b)?;
-                p.push(bit);
-                Some((root, p))
+                let mut p = tree.path_ends(b, ends)?;
+                p.push(bit, ends);
+                Some(p)
             }
         })
         .collect()
@@ -704,11 +561,12 @@ pub fn referrers(
 
 #[cfg(test)]
 mod tests {
-    use super::super::referrers::ReverseIndex;
+    use super::super::parent_tree::{NONE, ROOT};
+    use super::super::referrers::{Referrer, ReverseIndex};
     use super::*;
 
-    /// A tree from (slot, parent) pairs over `n` slots.
-    fn tree(n: usize, parents: &[(usize, Parent)]) -> ParentTree {
+    /// A tree from (slot, parent) pairs over `n` slots, checkpoints every `every` levels.
+    fn tree(n: usize, parents: &[(usize, Parent)], every: u32) -> ParentTree {
         let mut parent = vec![NONE; n];
         for &(b, p) in parents {
             parent[b] = match p {
@@ -717,11 +575,21 @@ mod tests {
                 Parent::None => NONE,
             };
         }
-        ParentTree {
-            parent,
-            levels: n as u32,
-            ..ParentTree::default()
+        ParentTree::from_parents(parent, every)
+    }
+
+    /// A reverse index from (from, to) pointers (`from`: an object slot or `ROOT | root`).
+    fn reverse(n: usize, edges: &[(u32, usize)]) -> ReverseIndex {
+        let (mut ends, mut src) = (Vec::new(), Vec::new());
+        for to in 0..n {
+            src.extend(edges.iter().filter(|e| e.1 == to).map(|e| e.0));
+            ends.push(src.len() as u32);
         }
+        ReverseIndex::from_parts(ends, src)
+    }
+
+    fn whole(root: u32, slots: &[u64]) -> SlotPath {
+        SlotPath::whole(root, slots.to_vec())
     }
 
     #[test]
@@ -733,6 +601,7 @@ mod tests {
                 (1, Parent::Object(0)),
                 (2, Parent::Object(1)),
             ],
+            2,
         );
         assert_eq!(t.path(2), Some((2, vec![0, 1, 2])));
         assert_eq!(t.depth(2), Some(3));
@@ -746,46 +615,153 @@ mod tests {
         // Target 5: tree path 0 → 1 → 5 (root 0). Other referrers: 2 (0 → 2 → 5, as short),
         // 3 (0 → 2 → 3 → 5, one longer), 4 (reached through the target itself: skipped).
         // Target 7: pointed at by roots 0 (its tree parent) and 1.
-        let t = tree(
-            8,
-            &[
-                (0, Parent::Root(0)),
-                (1, Parent::Object(0)),
-                (2, Parent::Object(0)),
-                (3, Parent::Object(2)),
-                (5, Parent::Object(1)),
-                (4, Parent::Object(5)),
-                (7, Parent::Root(0)),
-            ],
-        );
-        let rev = ReverseIndex::from_parts(
-            vec![0, 0, 0, 0, 0, 4, 4, 6],
-            vec![4, 3, 2, 1, ROOT, ROOT | 1],
-        );
-        assert_eq!(
-            shortest_paths(&t, Some(&rev), 5, 5),
-            vec![
-                (0, vec![0, 1, 5]),
-                (0, vec![0, 2, 5]),
-                (0, vec![0, 2, 3, 5])
-            ]
-        );
-        assert_eq!(
-            shortest_paths(&t, Some(&rev), 5, 2),
-            vec![(0, vec![0, 1, 5]), (0, vec![0, 2, 5])]
-        );
-        assert_eq!(
-            shortest_paths(&t, Some(&rev), 5, 1),
-            vec![(0, vec![0, 1, 5])]
-        );
-        assert_eq!(shortest_paths(&t, None, 5, 3), vec![(0, vec![0, 1, 5])]);
-        assert_eq!(
-            shortest_paths(&t, Some(&rev), 7, 3),
-            vec![(0, vec![7]), (1, vec![7])]
-        );
-        assert!(
-            shortest_paths(&t, Some(&rev), 6, 3).is_empty(),
-            "unreachable"
-        );
+        for every in [0, 1, 2, 3] {
+            let t = tree(
+                8,
+                &[
+                    (0, Parent::Root(0)),
+                    (1, Parent::Object(0)),
+                    (2, Parent::Object(0)),
+                    (3, Parent::Object(2)),
+                    (5, Parent::Object(1)),
+                    (4, Parent::Object(5)),
+                    (7, Parent::Root(0)),
+                ],
+                every,
+            );
+            let rev = ReverseIndex::from_parts(
+                vec![0, 0, 0, 0, 0, 4, 4, 6],
+                vec![4, 3, 2, 1, ROOT, ROOT | 1],
+            );
+            let sp = |bit, n| shortest_paths(&t, Some(&rev), bit, n, PATH_ENDS);
+            assert_eq!(
+                sp(5, 5),
+                vec![
+                    whole(0, &[0, 1, 5]),
+                    whole(0, &[0, 2, 5]),
+                    whole(0, &[0, 2, 3, 5])
+                ],
+                "every {every}"
+            );
+            assert_eq!(sp(5, 2), vec![whole(0, &[0, 1, 5]), whole(0, &[0, 2, 5])]);
+            assert_eq!(sp(5, 1), vec![whole(0, &[0, 1, 5])]);
+            assert_eq!(
+                shortest_paths(&t, None, 5, 3, PATH_ENDS),
+                vec![whole(0, &[0, 1, 5])]
+            );
+            assert_eq!(sp(7, 3), vec![whole(0, &[7]), whole(1, &[7])]);
+            assert!(sp(6, 3).is_empty(), "unreachable");
+        }
+    }
+
+    /// The paths of `shortest_paths` by walking every referrer's whole chain.
+    fn naive_paths(
+        t: &ParentTree,
+        rev: &ReverseIndex,
+        bit: u64,
+        n: usize,
+        ends: usize,
+    ) -> Vec<SlotPath> {
+        let cut = |root: u32, slots: Vec<u64>| {
+            let mut p = SlotPath::whole(root, Vec::new());
+            for s in slots {
+                p.push(s, ends);
+            }
+            p
+        };
+        let Some((root, first)) = t.path(bit) else {
+            return Vec::new();
+        };
+        let tree_parent = match t.parent(bit) {
+            Parent::Object(p) => Referrer::Object(p),
+            Parent::Root(r) => Referrer::Root(r),
+            Parent::None => unreachable!(),
+        };
+        let mut all = vec![(first.len(), false, tree_parent, root, first)];
+        for r in rev.of(bit) {
+            match r {
+                _ if r == tree_parent => {}
+                Referrer::Root(i) => all.push((1, true, r, i, vec![bit])),
+                Referrer::Object(b) => {
+                    let Some((root, mut p)) = t.path(b) else {
+                        continue;
+                    };
+                    if p.contains(&bit) {
+                        continue;
+                    }
+                    p.push(bit);
+                    all.push((p.len(), true, r, root, p));
+                }
+            }
+        }
+        all.sort_by_key(|a| (a.0, a.1, a.2));
+        all.into_iter()
+            .take(n)
+            .map(|(_, _, _, root, p)| cut(root, p))
+            .collect()
+    }
+
+    #[test]
+    fn long_paths_and_referrers_match_a_walk_of_every_chain() {
+        // Pointers: a chain of 300 slots under root 0 (slot i to i + 1), a second chain of
+        // 120 under root 1 (slots 300..420), and pointers from deep slots back up (passing
+        // through their targets), across the chains, and from roots. The tree is their
+        // breadth-first search.
+        let mut edges: Vec<(u32, usize)> = vec![(ROOT, 0), (ROOT | 1, 300)];
+        edges.extend((1..300).map(|i| (i as u32 - 1, i)));
+        edges.extend((301..420).map(|i| (i as u32 - 1, i)));
+        for i in (0..300).step_by(7) {
+            edges.push(((i + 150) as u32 % 300, i)); // from below or above
+            edges.push((399 + (i as u32 % 20), i)); // from deep in the other chain
+            edges.push((299, i)); // from the deepest slot
+        }
+        edges.push((ROOT | 2, 250));
+        edges.push((419, 5));
+        edges.push((200, 419));
+        let mut parent = vec![NONE; 421];
+        let mut frontier: Vec<u32> = Vec::new();
+        for &(from, to) in &edges {
+            if from & ROOT != 0 && from < parent[to] {
+                parent[to] = from;
+                frontier.push(to as u32);
+            }
+        }
+        while !frontier.is_empty() {
+            let mut next = Vec::new();
+            for &(from, to) in &edges {
+                if !frontier.contains(&from) {
+                    continue;
+                }
+                if parent[to] == NONE {
+                    parent[to] = from;
+                    next.push(to as u32);
+                } else if next.contains(&(to as u32)) {
+                    parent[to] = parent[to].min(from);
+                }
+            }
+            frontier = next;
+        }
+        let parents: Vec<(usize, Parent)> = (0..421)
+            .map(|b| match parent[b] {
+                NONE => (b, Parent::None),
+                p if p & ROOT != 0 => (b, Parent::Root(p & !ROOT)),
+                p => (b, Parent::Object(u64::from(p))),
+            })
+            .collect();
+        assert!(parents[..420].iter().all(|p| p.1 != Parent::None));
+        assert_eq!(parents[420].1, Parent::None);
+        let rev = reverse(421, &edges);
+        for every in [0, 1, 5, 16, 64] {
+            let t = tree(421, &parents, every);
+            for bit in (0..421).step_by(3) {
+                for (n, ends) in [(1, 1000), (3, 1000), (3, 10), (10, 50), (2, 1)] {
+                    assert_eq!(
+                        shortest_paths(&t, Some(&rev), bit, n, ends),
+                        naive_paths(&t, &rev, bit, n, ends),
+                        "every {every}, target {bit}, n {n}, ends {ends}"
+                    );
+                }
+            }
+        }
     }
 }
