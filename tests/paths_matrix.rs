@@ -6,7 +6,8 @@
 //!   `[]*main.gnode` backing array (field `[500]`), then the node: 2 steps; its only referrer
 //!   is that array, at offset 500*8;
 //! - the tail of `globalList` (`list_tail_addr`): bss root `main.globalList`, `list_count`
-//!   `main.gnode` steps linked by `.next`;
+//!   `main.gnode` steps linked by `.next` (2500: the first and last 1000 are shown, the
+//!   `steps_elided` 500 between are not, and `length` is the whole path's);
 //! - the head and the tail of the list held only by `main.stackHolder`'s local variable: a
 //!   stack root named `…: main.stackHolder` whose variables include `head`, 1 and
 //!   `stack_count` steps, the same root;
@@ -28,6 +29,8 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
+
+use inspector_core::analysis::paths::PATH_ENDS;
 
 use common::{cases_with_sidecar, cores_dir, goheap_json, u, VARIANTS};
 use serde_json::Value;
@@ -119,8 +122,20 @@ fn check_variant(variant: &str, case: &Path, h: &Value, failures: &mut Vec<Strin
         if k != kind || !name_ok {
             errs.push(format!("{}: root {k} {n:?}, want {kind} {name:?}", cmds[i]));
         }
-        if st.len() != steps {
-            errs.push(format!("{}: {} steps, want {steps}", cmds[i], st.len()));
+        // A path of more than 2 × PATH_ENDS steps keeps PATH_ENDS at each end.
+        let p = &d(i)["paths"][0];
+        let (shown, elided) = match steps.checked_sub(2 * PATH_ENDS) {
+            Some(e) if e > 0 => (2 * PATH_ENDS, Value::from(e)),
+            _ => (steps, Value::Null),
+        };
+        if st.len() != shown || p["length"] != steps || p["steps_elided"] != elided {
+            errs.push(format!(
+                "{}: {} steps shown of {} ({} elided), want {shown} of {steps} ({elided})",
+                cmds[i],
+                st.len(),
+                p["length"],
+                p["steps_elided"]
+            ));
         }
         if st.last().map(|s| hexu(&s["addr"])) != Some(u(&h[target])) {
             errs.push(format!("{}: the last step is not the target", cmds[i]));
@@ -177,7 +192,7 @@ fn check_variant(variant: &str, case: &Path, h: &Value, failures: &mut Vec<Strin
         ));
     }
     if types(1).iter().any(|t| t != "main.gnode")
-        || fields(1)[..list_count.saturating_sub(1)]
+        || fields(1)[..fields(1).len().saturating_sub(1)]
             .iter()
             .any(|f| f != ".next")
     {

@@ -55,7 +55,7 @@ const program = "heapgraph"
 
 const (
 	globalCount   = 1000
-	listCount     = 500
+	listCount     = 2500 // longer than the 2 × 1000 steps `paths` keeps of a path
 	stackCount    = 300
 	finalChildren = 20
 	garbageScan   = 200 // 64-byte objects with pointers (size class 64)
