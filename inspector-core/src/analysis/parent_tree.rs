@@ -79,11 +79,6 @@ impl SlotPath {
         self.head.iter().chain(&self.tail).copied()
     }
 
-    /// The last slot: the target.
-    pub fn target(&self) -> Option<u64> {
-        self.tail.last().or(self.head.last()).copied()
-    }
-
     /// Append `slot` as the new target, keeping at most `ends` slots at each end of a path
     /// longer than `2 * ends`.
     pub fn push(&mut self, slot: u64, ends: usize) {
@@ -117,9 +112,12 @@ struct Checkpoints {
 }
 
 impl Checkpoints {
-    /// Index checkpoints `slots` at depths `depth` (multiples of `every`) of a tree of `bits`
-    /// slots whose parents are `parent`.
+    /// Index checkpoints `slots` at depths `depth` (multiples of `every`; 0: none) of the
+    /// tree whose parents are `parent`.
     fn index(parent: &[u32], slots: Vec<u32>, depth: Vec<u32>, every: u32) -> Checkpoints {
+        if every == 0 {
+            return Checkpoints::default();
+        }
         // The checkpoint `every` hops above each one: walked in chunks, a hop of every
         // chain of a chunk per round so that the cache misses overlap.
         let above: Vec<u32> = slots
@@ -344,10 +342,9 @@ impl ParentTree {
         }
     }
 
-    /// Whether slot `bit` is a checkpoint: its depth is then [`ParentTree::depth`] without a
-    /// climb.
-    pub fn is_checkpoint(&self, bit: u64) -> bool {
-        self.checks.find(bit).is_some()
+    /// The depth of slot `bit` if it is a checkpoint (known without a climb).
+    pub fn checkpoint_depth(&self, bit: u64) -> Option<u32> {
+        self.checks.find(bit).map(|c| self.checks.depth[c])
     }
 
     /// Hops from a root to slot `bit` (1: a root points at it), if reachable.
@@ -570,7 +567,6 @@ mod tests {
         assert_eq!(e.after_head, Some(walk[10]));
         assert_eq!(e.tail, walk[240..]);
         assert_eq!(e.elided(), 230);
-        assert_eq!(e.target(), Some(299));
         // Short enough: whole.
         assert_eq!(
             t.path_ends(299, 125),

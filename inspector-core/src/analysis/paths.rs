@@ -376,7 +376,7 @@ impl<'a> Namer<'a> {
                 let next = if i + 1 < heads {
                     p.head.get(i + 1)
                 } else if i + 1 == heads {
-                    p.after_head.as_ref().or(p.tail.first())
+                    p.after_head.as_ref()
                 } else {
                     p.tail.get(i + 1 - heads)
                 };
@@ -472,7 +472,7 @@ pub fn shortest_paths(
     let mut k = 1usize;
     while !walkers.is_empty() {
         walkers.retain_mut(|(r, cur)| {
-            if let Some(c) = tree.is_checkpoint(*cur).then(|| tree.depth(*cur)).flatten() {
+            if let Some(c) = tree.checkpoint_depth(*cur) {
                 let c = c as usize;
                 // Deeper than the target: the target may be above the checkpoint.
                 let unsure = (c > depth).then_some(*cur);
